@@ -1,0 +1,68 @@
+// poolrun's entry point: picks the subcommand, parses its options, runs it, and turns every error
+// into one line on stderr and exit status 255.
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cstdio>
+#include <exception>
+#include <string>
+#include <vector>
+
+#include "app/run_cmd.h"
+#include "core/errors.h"
+
+namespace {
+
+void setup_logging(int verbose, bool quiet) {
+  auto logger = spdlog::stderr_logger_st("poolrun");
+  logger->set_pattern("poolrun: %l: %v");
+  logger->set_level(quiet ? spdlog::level::err
+                          : verbose >= 2 ? spdlog::level::debug
+                          : verbose == 1 ? spdlog::level::info
+                                         : spdlog::level::warn);
+  spdlog::set_default_logger(logger);
+}
+
+int fail(const std::string& msg) {
+  std::fprintf(stderr, "poolrun: %s\n", msg.c_str());
+  return 255;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv, argv + argc);
+  CLI::App app{"poolrun: run a command over many inputs in parallel (GNU parallel compatible)", "poolrun"};
+  app.set_version_flag("--version", std::string("poolrun ") + POOLRUN_VERSION);
+  app.footer("Examples:\n  find . -name '*.txt' | poolrun gzip -k {}\n  poolrun -k echo {} ::: a b c\n"
+             "See man poolrun for every option.");
+  poolrun::app::RunOptions run_opts;
+  poolrun::app::setup_run(app, run_opts);
+  try {
+    std::vector<std::string> rest;
+    std::vector<std::string> opts =
+        poolrun::app::split_options(app, std::vector<std::string>(args.begin() + 1, args.end()), rest);
+    // CLI11 parses a reversed vector (it pops from the back).
+    std::reverse(opts.begin(), opts.end());
+    app.parse(opts);
+    run_opts.rest = std::move(rest);
+  } catch (const CLI::Success& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    return fail(e.what());
+  } catch (const poolrun::UsageError& e) {
+    return fail(e.what());
+  }
+  setup_logging(run_opts.verbose, run_opts.quiet);
+  try {
+    return poolrun::app::run_main(run_opts, args);
+  } catch (const poolrun::UsageError& e) {
+    return fail(e.what());
+  } catch (const poolrun::InputError& e) {
+    return fail(e.what());
+  } catch (const std::exception& e) {
+    return fail(e.what());
+  }
+}

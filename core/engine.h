@@ -1,0 +1,17 @@
+// The engine of the main job: one event loop that starts jobs, collects their output, enforces
+// timeouts, handles signals, reaps every child and writes the reports.
+#pragma once
+#include "core/config.h"
+#include "core/launcher.h"
+
+namespace poolrun::core {
+
+/// Runs `cfg` to the end, launching through `launcher`. Returns poolrun's exit status as GNU
+/// parallel's: 0 all jobs succeeded; 1-100 the number that failed; 101 more than 100; with --halt,
+/// the status of the job that triggered it; 255 after SIGINT/SIGTERM; 141 when poolrun's stdout was
+/// closed by its reader. Throws UsageError/InputError before any job starts (bad template, an
+/// unreadable argfile or report file); once jobs run, input errors stop the run cleanly (every
+/// child reaped), are logged, and give 255.
+int run_main_job(const RunConfig& cfg, Launcher& launcher);
+
+}  // namespace poolrun::core

@@ -1,0 +1,54 @@
+// Held job output: memory up to a run-wide budget, then a spill file. Bytes come out exactly as
+// they went in, in order.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "platform/spill.h"
+
+namespace poolrun::core {
+
+/// The run-wide memory budget for held output, and where the excess goes.
+struct OutputBudget {
+  std::size_t limit = 64u << 20;  ///< bytes of held output kept in memory, over all jobs
+  std::size_t used = 0;           ///< bytes in memory now
+  platform::SpillFile* spill = nullptr;
+};
+
+/// Output held back for one stream of one job (grouped mode, -k, or a line-buffer's partial
+/// line). Append-only until written; writing releases memory and spilled bytes.
+/// Throws std::system_error from append() when spilling to disk fails.
+class HeldOutput {
+ public:
+  explicit HeldOutput(OutputBudget& budget) : budget_(&budget) {}
+  HeldOutput(HeldOutput&& o) noexcept;
+  HeldOutput& operator=(HeldOutput&&) = delete;
+  HeldOutput(const HeldOutput&) = delete;
+  ~HeldOutput() { clear(); }
+
+  void append(std::string_view data);
+
+  /// Appends `data` with `prefix` at the start of every line (--tag). `at_line_start` carries
+  /// the state between calls (start with true).
+  void append_tagged(std::string_view data, std::string_view prefix, bool& at_line_start);
+
+  /// Writes everything held to `fd`, in order, then clears. Returns the write error, if any.
+  std::error_code write_to(int fd);
+
+  /// Bytes held.
+  std::uint64_t size() const { return mem_.size() + spilled_; }
+  bool empty() const { return size() == 0; }
+  void clear();
+
+ private:
+  OutputBudget* budget_;
+  std::string mem_;
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> segments_;  // (offset, length) in spill
+  std::uint64_t spilled_ = 0;
+};
+
+}  // namespace poolrun::core

@@ -1,0 +1,119 @@
+#include "platform/fd.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace poolrun::platform {
+
+void UniqueFd::reset(int fd) {
+  if (fd_ >= 0) {
+    int saved = errno;
+    // Never retry close on EINTR: on Linux the fd is released even then.
+    ::close(fd_);
+    errno = saved;
+  }
+  fd_ = fd;
+}
+
+static std::error_code errc(int e) { return {e, std::system_category()}; }
+
+std::error_code make_pipe(Pipe& out, bool nonblock_read) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return errc(errno);
+  out.read.reset(fds[0]);
+  out.write.reset(fds[1]);
+  if (nonblock_read) return set_nonblocking(fds[0], true);
+  return {};
+}
+
+std::error_code set_nonblocking(int fd, bool on) {
+  int fl = ::fcntl(fd, F_GETFL);
+  if (fl < 0) return errc(errno);
+  int want = on ? (fl | O_NONBLOCK) : (fl & ~O_NONBLOCK);
+  if (want != fl && ::fcntl(fd, F_SETFL, want) != 0) return errc(errno);
+  return {};
+}
+
+std::error_code write_all(int fd, std::string_view data) {
+  const char* p = data.data();
+  std::size_t left = data.size();
+  while (left > 0) {
+    ssize_t n = ::write(fd, p, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) {
+        struct pollfd pfd = {fd, POLLOUT, 0};
+        ::poll(&pfd, 1, -1);
+        continue;
+      }
+      return errc(errno);
+    }
+    p += n;
+    left -= static_cast<std::size_t>(n);
+  }
+  return {};
+}
+
+long read_some(int fd, char* buf, std::size_t cap) {
+  for (;;) {
+    ssize_t n = ::read(fd, buf, cap);
+    if (n >= 0) return n;
+    if (errno == EINTR) continue;
+    return -errno;
+  }
+}
+
+UniqueFd open_dev_null(std::error_code& ec) {
+  int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) ec = errc(errno);
+  return UniqueFd(fd);
+}
+
+UniqueFd open_read(const std::string& path, std::error_code& ec) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    ec = errc(errno);
+  } else {
+    struct stat st;
+    if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+      ::close(fd);
+      ec = errc(EISDIR);
+      return UniqueFd();
+    }
+  }
+  return UniqueFd(fd);
+}
+
+UniqueFd open_write(const std::string& path, bool append, std::error_code& ec) {
+  int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC);
+  int fd = ::open(path.c_str(), flags, 0644);
+  if (fd < 0) ec = errc(errno);
+  return UniqueFd(fd);
+}
+
+bool is_regular_file(int fd) {
+  struct stat st;
+  return ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+bool is_tty(int fd) { return ::isatty(fd) == 1; }
+
+std::string errno_message(int err) { return std::system_category().message(err); }
+
+std::size_t raise_fd_limit() {
+  struct rlimit rl;
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return 1024;
+  if (rl.rlim_cur < rl.rlim_max) {
+    rlimit want = rl;
+    want.rlim_cur = rl.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &want) == 0) rl = want;
+  }
+  return rl.rlim_cur == RLIM_INFINITY ? (1u << 20) : static_cast<std::size_t>(rl.rlim_cur);
+}
+
+}  // namespace poolrun::platform

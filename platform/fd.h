@@ -1,0 +1,80 @@
+// File descriptors: one owner per fd, close-on-exec from birth.
+#pragma once
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+
+namespace poolrun::platform {
+
+/// Owns one file descriptor; closes it on destruction. Move-only, modelled on AOSP's unique_fd:
+/// release() gives up ownership, reset() keeps errno, close is never retried on EINTR.
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  UniqueFd(UniqueFd&& o) noexcept : fd_(o.release()) {}
+  UniqueFd& operator=(UniqueFd&& o) noexcept {
+    if (this != &o) reset(o.release());
+    return *this;
+  }
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  ~UniqueFd() { reset(); }
+
+  int get() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+  explicit operator bool() const { return valid(); }
+  int release() { return std::exchange(fd_, -1); }
+  /// Closes the owned fd (if any) and takes `fd`. Preserves errno.
+  void reset(int fd = -1);
+
+ private:
+  int fd_ = -1;
+};
+
+/// A pipe: both ends close-on-exec (pipe2 with O_CLOEXEC).
+struct Pipe {
+  UniqueFd read;
+  UniqueFd write;
+};
+
+/// Creates a pipe, both ends close-on-exec; `nonblock_read` sets O_NONBLOCK on the read end only.
+/// Returns an error code (errno) on failure.
+std::error_code make_pipe(Pipe& out, bool nonblock_read = false);
+
+/// Sets or clears O_NONBLOCK. Returns an errno error code on failure.
+std::error_code set_nonblocking(int fd, bool on);
+
+/// Writes all of `data` to `fd`, retrying on EINTR and partial writes; for a non-blocking fd it
+/// waits with poll() when the fd is full. Returns an errno error code (EPIPE when the reader left).
+std::error_code write_all(int fd, std::string_view data);
+
+/// Reads up to `cap` bytes into `buf`. Returns bytes read (0 at EOF) or -errno (EAGAIN when a
+/// non-blocking fd has nothing). Retries on EINTR.
+long read_some(int fd, char* buf, std::size_t cap);
+
+/// Opens /dev/null for reading, close-on-exec. Returns an invalid fd and sets `ec` on failure.
+UniqueFd open_dev_null(std::error_code& ec);
+
+/// Opens a file for reading, close-on-exec ("-" is not special here).
+UniqueFd open_read(const std::string& path, std::error_code& ec);
+
+/// Opens (creating, mode 0644 before umask) a file for writing, close-on-exec; truncates unless
+/// `append`. Returns an invalid fd and sets `ec` on failure.
+UniqueFd open_write(const std::string& path, bool append, std::error_code& ec);
+
+/// True if `fd` is a regular file (reads never wait for a writer; epoll cannot watch it).
+bool is_regular_file(int fd);
+
+/// True if `fd` refers to a terminal.
+bool is_tty(int fd);
+
+/// Human-readable message for an errno value (thread-safe).
+std::string errno_message(int err);
+
+/// Raises the soft RLIMIT_NOFILE to the hard limit. Returns the soft limit now in force.
+std::size_t raise_fd_limit();
+
+}  // namespace poolrun::platform

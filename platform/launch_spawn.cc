@@ -1,0 +1,100 @@
+// Start method "spawn": posix_spawn. glibc implements it with clone(CLONE_VM|CLONE_VFORK), so its
+// cost does not grow with poolrun's memory, and it reports exec errors synchronously.
+#include <errno.h>
+#include <signal.h>
+#include <spawn.h>
+#include <unistd.h>
+
+#include "core/errors.h"
+#include "platform/launchers.h"
+#include "platform/start_methods.h"
+#include "platform/wait.h"
+
+extern char** environ;
+
+namespace poolrun::platform {
+namespace {
+
+/// argv/envp as char* arrays pointing into the request's strings (valid while the request lives).
+std::vector<char*> c_array(const std::vector<std::string>& v) {
+  std::vector<char*> out;
+  out.reserve(v.size() + 1);
+  for (const auto& s : v) out.push_back(const_cast<char*>(s.c_str()));
+  out.push_back(nullptr);
+  return out;
+}
+
+class SpawnLauncher final : public core::Launcher {
+ public:
+  SpawnLauncher() {
+    // Prepared once: every launch uses the same attributes.
+    posix_spawnattr_init(&attr_);
+    sigset_t empty, all;
+    sigemptyset(&empty);
+    sigfillset(&all);
+    sigdelset(&all, SIGKILL);
+    sigdelset(&all, SIGSTOP);
+    posix_spawnattr_setsigmask(&attr_, &empty);
+    // Reset every signal to default: one poolrun ignores (SIGPIPE) would otherwise survive exec.
+    posix_spawnattr_setsigdefault(&attr_, &all);
+    posix_spawnattr_setpgroup(&attr_, 0);
+    posix_spawnattr_setflags(&attr_, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
+                                         POSIX_SPAWN_SETPGROUP);
+  }
+  ~SpawnLauncher() override { posix_spawnattr_destroy(&attr_); }
+
+  const char* name() const override { return "spawn"; }
+
+  core::LaunchResult launch(const core::LaunchRequest& req) override {
+    core::LaunchResult res;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    // dup2 onto 0,1,2 clears close-on-exec on the copies. A source already at its target number
+    // would keep its flag, but poolrun's own pipes never sit at 0..2 (they are opened after
+    // 0..2 are guaranteed open), and -1 means "inherit", so no action is needed then.
+    const int src[3] = {req.stdin_fd, req.stdout_fd, req.stderr_fd};
+    for (int target = 0; target < 3; ++target)
+      if (src[target] >= 0 && src[target] != target)
+        posix_spawn_file_actions_adddup2(&fa, src[target], target);
+    if (!req.cwd.empty()) posix_spawn_file_actions_addchdir_np(&fa, req.cwd.c_str());
+    auto argv = c_array(req.argv);
+    std::vector<char*> envp;
+    if (req.env) envp = c_array(*req.env);
+    pid_t pid = -1;
+    int rc = ::posix_spawn(&pid, req.path.c_str(), &fa, &attr_, argv.data(),
+                           req.env ? envp.data() : environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc != 0) {
+      res.error = rc;  // posix_spawn returns the error rather than setting errno
+      res.stage = "exec";
+      return res;
+    }
+    res.pid = pid;
+    return res;
+  }
+
+  void collect(std::vector<core::ExitStatus>& out) override { reap_children(out, false); }
+  void collect_blocking(std::vector<core::ExitStatus>& out) override { reap_children(out, true); }
+
+ private:
+  posix_spawnattr_t attr_;
+};
+
+}  // namespace
+
+std::unique_ptr<core::Launcher> make_spawn_launcher() { return std::make_unique<SpawnLauncher>(); }
+
+std::unique_ptr<core::Launcher> make_launcher(core::StartMethod method, std::error_code& ec) {
+  switch (method) {
+    case core::StartMethod::Spawn:
+      return make_spawn_launcher();
+    case core::StartMethod::Fork:
+      return make_fork_launcher();
+    case core::StartMethod::Forkserver:
+      return make_forkserver_launcher(ec);
+  }
+  ec = std::make_error_code(std::errc::invalid_argument);
+  return nullptr;
+}
+
+}  // namespace poolrun::platform

@@ -1,0 +1,38 @@
+// An append-only anonymous temp file for output that does not fit in poolrun's memory budget.
+#pragma once
+#include <cstdint>
+#include <string_view>
+#include <system_error>
+
+#include "platform/fd.h"
+#include "platform/system.h"
+
+namespace poolrun::platform {
+
+/// One spill file per run, made on first use in the private temp dir (0600, already unlinked).
+/// Segments are appended and read back by offset; when no segment is live any more the file is
+/// truncated, so disk use follows what is held, not what went through.
+class SpillFile {
+ public:
+  explicit SpillFile(PrivateTempDir& dir) : dir_(dir) {}
+
+  /// Appends `data`; returns its offset. Throws std::system_error when the disk write fails.
+  std::uint64_t append(std::string_view data);
+
+  /// Writes `len` bytes from `offset` to `out_fd` (via a bounded buffer). Returns an errno error
+  /// code from the write side (EPIPE when the reader left).
+  std::error_code copy_to(std::uint64_t offset, std::uint64_t len, int out_fd);
+
+  /// Marks `len` bytes as no longer needed; truncates the file when nothing is live.
+  void release(std::uint64_t len);
+
+  std::uint64_t live_bytes() const { return live_; }
+
+ private:
+  PrivateTempDir& dir_;
+  UniqueFd fd_;
+  std::uint64_t end_ = 0;
+  std::uint64_t live_ = 0;
+};
+
+}  // namespace poolrun::platform

@@ -1,0 +1,18 @@
+// Reaping children of poolrun's own (spawn and fork start methods).
+#pragma once
+#include <sys/resource.h>
+
+#include <vector>
+
+#include "core/launcher.h"
+
+namespace poolrun::platform {
+
+/// Converts a wait status and rusage into an ExitStatus for `pid`.
+core::ExitStatus exit_status_from(int pid, int wstatus, const struct rusage& ru);
+
+/// Reaps every exited child of this process without blocking (wait4(-1, WNOHANG)) and appends
+/// them. When `block` is true, waits for at least one first. Returns false when there is no child.
+bool reap_children(std::vector<core::ExitStatus>& out, bool block);
+
+}  // namespace poolrun::platform
