@@ -12,7 +12,8 @@
 #include <unordered_map>
 
 #include "core/errors.h"
-#include "core/input.h"
+#include "core/job_source.h"
+#include "core/main_source.h"
 #include "core/output.h"
 #include "core/quote.h"
 #include "core/report.h"
@@ -38,9 +39,8 @@ enum class Stop { None, Hangup, Halt, Signal, Pipe, InputError };
 /// A running (or finished, waiting to be printed) job.
 struct Job {
   explicit Job(OutputBudget& b) : held{HeldOutput(b), HeldOutput(b)}, partial{HeldOutput(b), HeldOutput(b)} {}
-  JobInput input;
-  std::size_t attempt = 1;
-  std::string command;  // the shell line (for reports and --dry-run)
+  JobSpec spec;
+  std::size_t attempt = 0;  // attempts made (launch() counts them)
   int pid = -1;
   double start_mono = 0, start_wall = 0, end_mono = 0, end_wall = 0;
   UniqueFd pipes[2];      // stdout, stderr read ends
@@ -66,55 +66,30 @@ struct Termination {
 
 class Engine {
  public:
-  Engine(const RunConfig& cfg, Launcher& launcher)
-      : cfg_(cfg),
-        launcher_(launcher),
-        stream_(cfg),
-        reports_(cfg),
-        spill_(tmpdir_) {
-    TemplateOptions topt;
-    topt.replace = cfg.replace;
-    topt.names = stream_.names();
-    topt.context_replace = cfg.xargs;
-    tmpl_ = CommandTemplate::parse(cfg.command, topt);
-    if (cfg.tagstring) {
-      TemplateOptions tag_opt = topt;
-      tag_opt.context_replace = false;
-      tagstring_ = CommandTemplate::parse({*cfg.tagstring}, tag_opt);
-    }
+  Engine(const RunConfig& cfg, JobSource& source, Launcher& launcher)
+      : cfg_(cfg), source_(source), launcher_(launcher), reports_(cfg), spill_(tmpdir_) {
     budget_.limit = cfg.output_memory;
     budget_.spill = &spill_;
-    direct_ = tmpl_.direct_exec_possible();
-    if (direct_ && !cfg.command.empty()) {
-      exe_path_ = platform::resolve_executable(cfg.command.front());
-      if (exe_path_.empty()) direct_ = false;  // let the shell report "not found" (exit 127)
-    }
     shell_path_ = platform::resolve_executable(cfg.shell);
-    if (shell_path_.empty()) throw UsageError("shell '" + cfg.shell + "' not found or not executable");
-    slots_ = cfg.jobs;
+    slots_ = std::max<std::size_t>(1, cfg.jobs);
     if (cfg.output != OutputMode::Ungroup && !cfg.dry_run) {
-      // Each running job holds two pipe read ends (four fds while starting); keep a reserve.
+      // Each running job holds two pipe read ends (four fds while starting); keep a reserve for
+      // poolrun's own files.
       std::size_t fds = platform::raise_fd_limit();
-      std::size_t fit = fds > 64 ? (fds - 64) / 4 : 1;
+      std::size_t reserve = fds < 128 ? 12 : 64;
+      std::size_t fit = fds > reserve + 4 ? (fds - reserve) / 4 : 1;
       if (slots_ > fit) {
         spdlog::warn("only {} file descriptors available: running {} jobs at once instead of {}",
                      fds, fit, slots_);
-        slots_ = std::max<std::size_t>(1, fit);
+        slots_ = fit;
       }
     }
     jobs_.resize(slots_);
     for (std::size_t s = 1; s <= slots_; ++s) free_slots_.push(s);
-    if (stream_.reads_stdin()) {
+    if (source_.reads_stdin()) {
       std::error_code ec;
       dev_null_ = platform::open_dev_null(ec);
       if (ec) throw SystemError("cannot open /dev/null: " + ec.message());
-    }
-    if (cfg.xargs) {
-      std::size_t limit = platform::arg_max();
-      std::size_t env = platform::environment_size();
-      // Keep a margin as xargs does, so the shell's own additions still fit.
-      line_limit_ = limit > env + 4096 ? limit - env - 4096 : 4096;
-      line_limit_ = std::min<std::size_t>(line_limit_, 128 * 1024 * 1024);
     }
     keep_window_ = std::max<std::size_t>(1000, 16 * slots_);
   }
@@ -123,7 +98,6 @@ class Engine {
 
  private:
   // Input and starting.
-  bool take_input(JobInput& in);
   void start_jobs();
   void launch(std::unique_ptr<Job> job);
   // Events.
@@ -135,7 +109,7 @@ class Engine {
   // Output.
   void deliver(Job& job, int stream, std::string_view data);
   bool live(const Job& job) const {
-    return cfg_.output == OutputMode::LineBuffer && (!cfg_.keep_order || job.input.seq == next_print_);
+    return cfg_.output == OutputMode::LineBuffer && (!cfg_.keep_order || job.spec.input.seq == next_print_);
   }
   void write_out(int fd, std::string_view data);
   void write_held(int fd, HeldOutput& h);
@@ -145,7 +119,8 @@ class Engine {
   void finish(std::size_t slot);
   void emit(Job& job);
   void flush_ordered();
-  void record(Job& job);
+  void record(Job& job, const char* status = nullptr);
+  void skip(Job& job);
   void check_halt(const Job& job);
   // Termination.
   void terminate_group(int pgid, bool immediate_kill = false);
@@ -154,28 +129,22 @@ class Engine {
   int exit_status() const;
 
   const RunConfig& cfg_;
+  JobSource& source_;
   Launcher& launcher_;
-  RecordStream stream_;
   Reports reports_;
   platform::PrivateTempDir tmpdir_;
   platform::SpillFile spill_;
   OutputBudget budget_;
-  CommandTemplate tmpl_;
-  std::optional<CommandTemplate> tagstring_;
-  bool direct_ = false;
-  std::string exe_path_, shell_path_;
+  std::string shell_path_;
   std::size_t slots_ = 1;
   UniqueFd dev_null_;
-  std::size_t line_limit_ = 0;
   std::string dry_buf_;  // --dry-run lines not yet written
 
   platform::EventLoop loop_;
   std::optional<platform::SignalEvents> signals_;
   bool input_watched_ = false;
   int input_fd_ = -1;
-  bool input_done_ = false;
-  std::vector<Record> partial_records_;
-  std::optional<Record> carry_;  // a record that did not fit the previous -X line
+  bool source_done_ = false;
   std::deque<std::unique_ptr<Job>> retry_queue_;
 
   std::vector<std::unique_ptr<Job>> jobs_;  // by slot - 1
@@ -194,63 +163,15 @@ class Engine {
   int halt_status_ = -1;
   std::string input_error_;
   RunSummary summary_;
+  std::size_t counted_failures_ = 0;  // failures that count in the exit status
   std::vector<ExitStatus> exits_;
   std::vector<double> runtimes_;  // successful jobs' durations, for --timeout N%
 };
 
 // ---------------------------------------------------------------------------------------------
 
-bool Engine::take_input(JobInput& in) {
-  // Returns true with a complete job input, false when none can be formed now (pending or end).
-  in.records.clear();
-  if (cfg_.xargs) {
-    std::size_t cost = tmpl_.base_cost();
-    auto& recs = partial_records_;
-    for (;;) {
-      Record r;
-      if (carry_) {
-        r = std::move(*carry_);
-        carry_.reset();
-      } else {
-        auto st = stream_.next(r);
-        if (st == RecordStream::Status::Pending) return false;
-        if (st == RecordStream::Status::End) {
-          input_done_ = true;
-          break;
-        }
-      }
-      std::size_t c = tmpl_.record_cost(r);
-      std::size_t current = cost;
-      for (const auto& p : recs) current += tmpl_.record_cost(p);
-      if (!recs.empty() && current + c > line_limit_) {
-        carry_ = std::move(r);
-        break;
-      }
-      recs.push_back(std::move(r));
-      if (cfg_.max_args > 1 && recs.size() >= cfg_.max_args) break;
-    }
-    if (recs.empty()) return false;
-    in.records = std::move(recs);
-    recs.clear();
-    return true;
-  }
-  while (partial_records_.size() < cfg_.max_args) {
-    Record r;
-    auto st = stream_.next(r);
-    if (st == RecordStream::Status::Pending) return false;
-    if (st == RecordStream::Status::End) {
-      input_done_ = true;
-      break;
-    }
-    partial_records_.push_back(std::move(r));
-  }
-  if (partial_records_.empty()) return false;
-  in.records = std::move(partial_records_);
-  partial_records_.clear();
-  return true;
-}
-
 void Engine::start_jobs() {
+  bool pending = false;
   while (stop_ == Stop::None && (cfg_.dry_run || !free_slots_.empty())) {
     if (cfg_.keep_order && !cfg_.dry_run && next_seq_ >= next_print_ + keep_window_) break;
     std::unique_ptr<Job> job;
@@ -258,24 +179,34 @@ void Engine::start_jobs() {
       job = std::move(retry_queue_.front());
       retry_queue_.pop_front();
     } else {
-      if (input_done_ && !carry_) break;
-      JobInput in;
-      bool got;
+      if (source_done_) break;
+      job = std::make_unique<Job>(budget_);
+      JobSource::Status st;
       try {
-        got = take_input(in);
+        st = source_.next(job->spec);
       } catch (const InputError& e) {
         input_error_ = e.what();
         stop(Stop::InputError);
         break;
       }
-      if (!got) break;
-      job = std::make_unique<Job>(budget_);
-      job->input = std::move(in);
-      job->input.seq = next_seq_++;
+      if (st == JobSource::Status::End) {
+        source_done_ = true;
+        break;
+      }
+      if (st == JobSource::Status::Pending) {
+        pending = true;
+        break;
+      }
+      next_seq_ = std::max(next_seq_, job->spec.input.seq + 1);
+    }
+    if (!job->spec.skip_reason.empty()) {
+      skip(*job);
+      continue;
     }
     if (cfg_.dry_run) {
-      job->input.slot = 1;
-      dry_buf_ += tmpl_.render_shell(job->input);
+      job->spec.input.slot = 1;
+      source_.prepare(job->spec);
+      dry_buf_ += job->spec.command;
       dry_buf_ += '\n';
       if (dry_buf_.size() >= kReadChunk) {
         write_out(1, dry_buf_);
@@ -284,7 +215,7 @@ void Engine::start_jobs() {
       if (stdout_closed_) break;
       continue;
     }
-    job->input.slot = free_slots_.top();
+    job->spec.input.slot = free_slots_.top();
     free_slots_.pop();
     launch(std::move(job));
   }
@@ -293,12 +224,11 @@ void Engine::start_jobs() {
     dry_buf_.clear();
   }
   // Watch the input only while it is needed: a level-triggered fd left in the loop would spin.
-  bool want = stop_ == Stop::None && !input_done_ && stream_.wait_fd() >= 0 &&
-              (!free_slots_.empty() || cfg_.dry_run) && retry_queue_.empty();
+  bool want = pending && stop_ == Stop::None && source_.wait_fd() >= 0;
   if (want && !input_watched_) {
-    input_fd_ = stream_.wait_fd();
+    input_fd_ = source_.wait_fd();
     if (loop_.add(input_fd_, kTokenInput)) {
-      stream_.set_pollable(false);  // epoll cannot watch it (e.g. /dev/null): reads never wait
+      source_.set_pollable(false);  // epoll cannot watch it (e.g. /dev/null): reads never wait
       return start_jobs();
     }
     input_watched_ = true;
@@ -308,19 +238,31 @@ void Engine::start_jobs() {
   }
 }
 
+void Engine::skip(Job& job) {
+  // A batch job whose needs failed: reported, never run.
+  job.spec.input.slot = 0;
+  job.status.exit_code = -1;
+  job.start_wall = job.end_wall = platform::wall_now();
+  job.start_mono = job.end_mono = platform::monotonic_now();
+  source_.job_done(job.spec, false);
+  record(job, "skipped");
+}
+
 void Engine::launch(std::unique_ptr<Job> job) {
-  const std::size_t slot = job->input.slot;
+  const std::size_t slot = job->spec.input.slot;
   Job& j = *job;
   jobs_[slot - 1] = std::move(job);
-  j.command = tmpl_.render_shell(j.input);
+  ++j.attempt;  // attempts made, this one included
+  j.status = ExitStatus{};
+  j.timed_out = false;
+  j.spawn_error.clear();
+  j.exited = false;
+  if (j.attempt == 1) source_.prepare(j.spec);
   LaunchRequest req;
-  if (direct_) {
-    req.path = exe_path_;
-    req.argv = tmpl_.render_argv(j.input);
-  } else {
-    req.path = shell_path_;
-    req.argv = {cfg_.shell, "-c", j.command};
-  }
+  req.path = j.spec.path;
+  req.argv = j.spec.argv;
+  if (j.spec.env) req.env = &*j.spec.env;
+  req.cwd = j.spec.cwd;
   req.stdin_fd = dev_null_ ? dev_null_.get() : -1;
   platform::Pipe p[2];
   if (cfg_.output != OutputMode::Ungroup) {
@@ -344,10 +286,10 @@ void Engine::launch(std::unique_ptr<Job> job) {
       platform::sleep_ms(1 << attempt);
       res = launcher_.launch(req);
     }
-    if (!res.ok() && res.error == ENOEXEC && direct_) {
+    if (!res.ok() && res.error == ENOEXEC && !shell_path_.empty() && req.path != shell_path_) {
       // A script without "#!": run it through the shell, as execvp does.
       req.path = shell_path_;
-      req.argv = {cfg_.shell, "-c", j.command};
+      req.argv = {cfg_.shell, "-c", j.spec.command};
       res = launcher_.launch(req);
     }
     if (res.ok()) {
@@ -359,7 +301,7 @@ void Engine::launch(std::unique_ptr<Job> job) {
     }
   }
   if (!j.spawn_error.empty()) {
-    spdlog::error("job {}: cannot run '{}': {}", j.input.seq, j.command, j.spawn_error);
+    spdlog::error("job {}: cannot run '{}': {}", j.spec.input.seq, j.spec.command, j.spawn_error);
     if (j.status.exit_code < 0) j.status.exit_code = 127;
     j.exited = true;
     j.end_mono = j.start_mono;
@@ -371,7 +313,7 @@ void Engine::launch(std::unique_ptr<Job> job) {
     j.pipes[s] = std::move(p[s].read);
     loop_.add(j.pipes[s].get(), kTokenJobBase + slot * 2 + s);
   }
-  double timeout = cfg_.timeout_s;
+  double timeout = j.spec.timeout_s.value_or(cfg_.timeout_s);
   if (cfg_.timeout_percent > 0 && runtimes_.size() >= 3) {
     std::vector<double> r = runtimes_;
     std::nth_element(r.begin(), r.begin() + r.size() / 2, r.end());
@@ -402,22 +344,13 @@ void Engine::write_held(int fd, HeldOutput& h) {
   }
 }
 
-std::string Engine::tag_prefix(const Job& job) const {
-  if (tagstring_) return tagstring_->render_raw(job.input) + "\t";
-  std::string p;
-  for (const auto& r : job.input.records)
-    for (const auto& v : r) {
-      if (!p.empty()) p += '\t';
-      p += v;
-    }
-  return p + "\t";
-}
+std::string Engine::tag_prefix(const Job& job) const { return source_.tag(job.spec) + "\t"; }
 
 void Engine::deliver(Job& job, int stream, std::string_view data) {
   job.bytes[stream] += data.size();
   const int fd = stream + 1;
   std::string tagged;
-  if (cfg_.tag || tagstring_) {
+  if (cfg_.tag || cfg_.tagstring) {
     std::string prefix = tag_prefix(job);
     tagged.reserve(data.size() + prefix.size());
     for (char c : data) {
@@ -544,7 +477,7 @@ void Engine::on_timers(double now) {
     if (job->deadline > 0 && now >= job->deadline && !job->exited) {
       job->deadline = 0;
       job->timed_out = true;
-      spdlog::info("job {} timed out: ending process group {}", job->input.seq, job->pid);
+      spdlog::info("job {} timed out: ending process group {}", job->spec.input.seq, job->pid);
       terminate_group(job->pid);
     }
     if (job->grace_deadline > 0 && now >= job->grace_deadline) {
@@ -556,7 +489,7 @@ void Engine::on_timers(double now) {
         if (jobs_[s - 1].get() != job) break;  // finished while draining
       }
       if (jobs_[s - 1].get() != job) continue;
-      spdlog::info("job {}: descendants still hold its output after exit; ending them", job->input.seq);
+      spdlog::info("job {}: descendants still hold its output after exit; ending them", job->spec.input.seq);
       terminate_group(job->pid);
       close_stream(*job, 0);
       close_stream(*job, 1);
@@ -604,19 +537,29 @@ void Engine::finish(std::size_t slot) {
   free_slots_.push(slot);
   bool failed = job->status.exit_code != 0 || job->status.signal != 0 || job->timed_out ||
                 !job->spawn_error.empty();
-  if (failed && job->attempt < cfg_.retries && stop_ == Stop::None) {
-    // --retries: run it again; only the last attempt's output is printed.
+  if (failed && job->attempt < job->spec.retries.value_or(cfg_.retries) && stop_ == Stop::None) {
+    // --retries: run it again; only the last attempt's output is printed. The attempt's result
+    // stays with it, so a run that stops before the retry still reports the job as failed.
     auto again = std::make_unique<Job>(budget_);
-    again->input = std::move(job->input);
-    again->attempt = job->attempt + 1;
+    again->spec = std::move(job->spec);
+    again->attempt = job->attempt;
+    again->pid = job->pid;
+    again->status = job->status;
+    again->timed_out = job->timed_out;
+    again->spawn_error = job->spawn_error;
+    again->start_mono = job->start_mono;
+    again->start_wall = job->start_wall;
+    again->end_mono = job->end_mono;
+    again->end_wall = job->end_wall;
     retry_queue_.push_back(std::move(again));
     return;
   }
+  source_.job_done(job->spec, !failed);
   if (!failed) runtimes_.push_back(job->end_mono - job->start_mono);
   record(*job);
   check_halt(*job);
   if (cfg_.keep_order) {
-    finished_.emplace(job->input.seq, std::move(job));
+    finished_.emplace(job->spec.input.seq, std::move(job));
     flush_ordered();
   } else {
     emit(*job);
@@ -641,7 +584,7 @@ void Engine::flush_ordered() {
   // The next job in order may be running: with --line-buffer it now writes live.
   if (cfg_.output == OutputMode::LineBuffer) {
     for (auto& j : jobs_) {
-      if (j && j->input.seq == next_print_) {
+      if (j && j->spec.input.seq == next_print_) {
         write_held(1, j->held[0]);
         write_held(2, j->held[1]);
       }
@@ -649,12 +592,13 @@ void Engine::flush_ordered() {
   }
 }
 
-void Engine::record(Job& job) {
+void Engine::record(Job& job, const char* status) {
   JobRecord r;
-  r.seq = job.input.seq;
-  r.slot = job.input.slot;
-  for (const auto& rec : job.input.records) r.items.insert(r.items.end(), rec.begin(), rec.end());
-  r.command = job.command;
+  r.seq = job.spec.input.seq;
+  r.slot = job.spec.input.slot;
+  r.name = job.spec.name;
+  for (const auto& rec : job.spec.input.records) r.items.insert(r.items.end(), rec.begin(), rec.end());
+  r.command = job.spec.command;
   r.pid = job.pid;
   r.start = job.start_wall;
   r.end = job.end_wall;
@@ -669,9 +613,17 @@ void Engine::record(Job& job) {
   r.stdout_bytes = job.bytes[0];
   r.stderr_bytes = job.bytes[1];
   r.spawn_error = job.spawn_error;
+  if (status) r.status = status;
   ++summary_.jobs;
-  if (r.failed()) ++summary_.failed;
-  else ++summary_.succeeded;
+  if (status && std::string_view(status) == "skipped") {
+    ++summary_.skipped;
+    r.reason = job.spec.skip_reason;
+  } else if (r.failed()) {
+    ++summary_.failed;
+    if (!job.spec.allow_failure) ++counted_failures_;
+  } else {
+    ++summary_.succeeded;
+  }
   summary_.user_s += r.user_s;
   summary_.sys_s += r.sys_s;
   reports_.job_done(r);
@@ -701,7 +653,7 @@ void Engine::check_halt(const Job& job) {
   } else if (h.why == HaltPolicy::Why::Success) {
     halt_status_ = 0;
   }
-  spdlog::warn("--halt: stopping after job {} ({})", job.input.seq,
+  spdlog::warn("--halt: stopping after job {} ({})", job.spec.input.seq,
                h.when == HaltPolicy::When::Now ? "ending running jobs" : "waiting for running jobs");
   stop(Stop::Halt);
 }
@@ -713,7 +665,13 @@ void Engine::stop(Stop why) {
   }
   bool kill_running = why == Stop::Signal || why == Stop::Pipe || why == Stop::InputError ||
                       (why == Stop::Halt && cfg_.halt.when == HaltPolicy::When::Now);
-  retry_queue_.clear();
+  // Jobs waiting for another attempt will not get it: report them with their last result.
+  while (!retry_queue_.empty()) {
+    std::unique_ptr<Job> job = std::move(retry_queue_.front());
+    retry_queue_.pop_front();
+    source_.job_done(job->spec, false);
+    record(*job);
+  }
   if (kill_running)
     for (auto& j : jobs_)
       if (j && j->pid > 0 && !j->exited) terminate_group(j->pid);
@@ -723,8 +681,8 @@ int Engine::exit_status() const {
   if (stop_ == Stop::Signal || stop_ == Stop::InputError) return 255;
   if (stop_ == Stop::Pipe) return 128 + SIGPIPE;
   if (halt_status_ >= 0) return halt_status_;
-  if (summary_.failed > 100) return 101;
-  return static_cast<int>(summary_.failed);
+  if (counted_failures_ > 100) return 101;
+  return static_cast<int>(counted_failures_);
 }
 
 int Engine::run() {
@@ -736,8 +694,7 @@ int Engine::run() {
   std::vector<platform::Ready> ready;
   for (;;) {
     start_jobs();
-    bool input_exhausted = input_done_ && !carry_ && partial_records_.empty();
-    if (running_ == 0 && retry_queue_.empty() && (stop_ != Stop::None || input_exhausted)) break;
+    if (running_ == 0 && retry_queue_.empty() && (stop_ != Stop::None || source_done_)) break;
     ready.clear();
     double now = platform::monotonic_now();
     loop_.wait(ready, next_timeout(now));
@@ -752,7 +709,7 @@ int Engine::run() {
           input_watched_ = false;
         }
         try {
-          stream_.on_readable();
+          source_.on_readable();
         } catch (const InputError& e) {
           input_error_ = e.what();
           stop(Stop::InputError);
@@ -792,9 +749,14 @@ int Engine::run() {
 
 }  // namespace
 
-int run_main_job(const RunConfig& cfg, Launcher& launcher) {
-  Engine engine(cfg, launcher);
+int run_jobs(const RunConfig& cfg, JobSource& source, Launcher& launcher) {
+  Engine engine(cfg, source, launcher);
   return engine.run();
+}
+
+int run_main_job(const RunConfig& cfg, Launcher& launcher) {
+  TemplateSource source(cfg);
+  return run_jobs(cfg, source, launcher);
 }
 
 }  // namespace poolrun::core

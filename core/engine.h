@@ -2,6 +2,7 @@
 // timeouts, handles signals, reaps every child and writes the reports.
 #pragma once
 #include "core/config.h"
+#include "core/job_source.h"
 #include "core/launcher.h"
 
 namespace poolrun::core {
@@ -13,5 +14,10 @@ namespace poolrun::core {
 /// unreadable argfile or report file); once jobs run, input errors stop the run cleanly (every
 /// child reaped), are logged, and give 255.
 int run_main_job(const RunConfig& cfg, Launcher& launcher);
+
+/// The same engine over any job source (the main job's template, a batch spec). Jobs with
+/// allow_failure do not count in the exit status; skipped jobs are reported, not run.
+/// Exit status and errors as run_main_job.
+int run_jobs(const RunConfig& cfg, JobSource& source, Launcher& launcher);
 
 }  // namespace poolrun::core

@@ -29,6 +29,7 @@ struct JobRecord {
   std::uint64_t stdout_bytes = 0, stderr_bytes = 0;
   std::string spawn_error;         ///< why the process could not start; empty when it did
   std::string status;              ///< "succeeded", "failed", "skipped" (batch)
+  std::string reason;              ///< why a job was skipped
   bool failed() const { return exit_code != 0 || signal != 0 || timed_out || !spawn_error.empty(); }
 };
 

@@ -1,0 +1,103 @@
+#include "core/main_source.h"
+
+#include "core/errors.h"
+#include "platform/system.h"
+
+namespace poolrun::core {
+
+TemplateSource::TemplateSource(const RunConfig& cfg) : cfg_(cfg), stream_(cfg) {
+  TemplateOptions topt;
+  topt.replace = cfg.replace;
+  topt.names = stream_.names();
+  topt.context_replace = cfg.xargs;
+  tmpl_ = CommandTemplate::parse(cfg.command, topt);
+  if (cfg.tagstring) {
+    TemplateOptions tag_opt = topt;
+    tag_opt.context_replace = false;
+    tagstring_ = CommandTemplate::parse({*cfg.tagstring}, tag_opt);
+  }
+  direct_ = tmpl_.direct_exec_possible();
+  if (direct_) {
+    exe_path_ = platform::resolve_executable(cfg.command.front());
+    if (exe_path_.empty()) direct_ = false;  // let the shell report "not found" (exit 127)
+  }
+  shell_path_ = platform::resolve_executable(cfg.shell);
+  if (shell_path_.empty()) throw UsageError("shell '" + cfg.shell + "' not found or not executable");
+  if (cfg.xargs) {
+    // As xargs: the line plus the environment must fit ARG_MAX; keep a margin for the shell.
+    std::size_t limit = platform::arg_max();
+    std::size_t env = platform::environment_size();
+    line_limit_ = limit > env + 4096 ? limit - env - 4096 : 4096;
+    // One argv string (sh -c LINE) may not exceed MAX_ARG_STRLEN either.
+    if (!direct_) line_limit_ = std::min(line_limit_, platform::arg_strlen_max() - 1);
+  }
+}
+
+bool TemplateSource::take_records(std::vector<Record>& out) {
+  for (;;) {
+    Record r;
+    if (carry_) {
+      r = std::move(*carry_);
+      carry_.reset();
+    } else {
+      auto st = stream_.next(r);
+      if (st == RecordStream::Status::Pending) return false;
+      if (st == RecordStream::Status::End) {
+        input_end_ = true;
+        break;
+      }
+    }
+    if (cfg_.xargs) {
+      std::size_t c = tmpl_.record_cost(r);
+      if (!partial_.empty() && tmpl_.base_cost() + partial_cost_ + c > line_limit_) {
+        carry_ = std::move(r);
+        break;
+      }
+      partial_cost_ += c;
+      partial_.push_back(std::move(r));
+      if (cfg_.max_args > 1 && partial_.size() >= cfg_.max_args) break;
+    } else {
+      partial_.push_back(std::move(r));
+      if (partial_.size() >= cfg_.max_args) break;
+    }
+  }
+  if (partial_.empty()) return false;
+  out = std::move(partial_);
+  partial_.clear();
+  partial_cost_ = 0;
+  return true;
+}
+
+JobSource::Status TemplateSource::next(JobSpec& out) {
+  if (input_end_ && !carry_ && partial_.empty()) return Status::End;
+  std::vector<Record> recs;
+  if (!take_records(recs)) return (input_end_ && !carry_) ? Status::End : Status::Pending;
+  out = JobSpec{};
+  out.input.records = std::move(recs);
+  out.input.seq = next_seq_++;
+  return Status::Job;
+}
+
+void TemplateSource::prepare(JobSpec& job) {
+  job.command = tmpl_.render_shell(job.input);
+  if (direct_) {
+    job.path = exe_path_;
+    job.argv = tmpl_.render_argv(job.input);
+  } else {
+    job.path = shell_path_;
+    job.argv = {cfg_.shell, "-c", job.command};
+  }
+}
+
+std::string TemplateSource::tag(const JobSpec& job) const {
+  if (tagstring_) return tagstring_->render_raw(job.input);
+  std::string p;
+  for (const auto& r : job.input.records)
+    for (const auto& v : r) {
+      if (!p.empty()) p += '\t';
+      p += v;
+    }
+  return p;
+}
+
+}  // namespace poolrun::core
