@@ -54,6 +54,7 @@ struct Job {
   double deadline = 0;        // monotonic; 0 = none
   double grace_deadline = 0;  // monotonic; 0 = none
   std::string spawn_error;
+  JobRecord record;  // filled when the job ends
   bool pipes_open() const { return pipes[0].valid() || pipes[1].valid(); }
 };
 
@@ -246,6 +247,7 @@ void Engine::skip(Job& job) {
   job.start_mono = job.end_mono = platform::monotonic_now();
   source_.job_done(job.spec, false);
   record(job, "skipped");
+  emit(job);
 }
 
 void Engine::launch(std::unique_ptr<Job> job) {
@@ -567,6 +569,7 @@ void Engine::finish(std::size_t slot) {
 }
 
 void Engine::emit(Job& job) {
+  write_out(1, source_.banner(job.record));
   for (int s = 0; s < 2; ++s) {
     write_held(s + 1, job.held[s]);
     write_held(s + 1, job.partial[s]);
@@ -627,6 +630,7 @@ void Engine::record(Job& job, const char* status) {
   summary_.user_s += r.user_s;
   summary_.sys_s += r.sys_s;
   reports_.job_done(r);
+  job.record = std::move(r);
 }
 
 void Engine::check_halt(const Job& job) {

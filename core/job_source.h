@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/report.h"
 #include "core/template.h"
 
 namespace poolrun::core {
@@ -55,6 +56,10 @@ class JobSource {
   virtual bool reads_stdin() const { return false; }
   /// A job ended (after its last attempt): lets the source release jobs that wait for it.
   virtual void job_done(const JobSpec& job, bool succeeded) {}
+
+  /// A line written to stdout before a finished job's output (batch: name, status, duration);
+  /// empty for none. Includes its own newline.
+  virtual std::string banner(const JobRecord& rec) const { return {}; }
 };
 
 }  // namespace poolrun::core

@@ -38,16 +38,50 @@ struct TemplateOptions {
 ///  - Braces that do not form a replacement string are literal. Values are substituted once: a
 ///    "{}" inside a value stays literal.
 /// If the words hold no replacement string, " {}" is appended (the items become the last args).
+///
+/// Details, all as GNU parallel 20221122 does them:
+///  - The words are joined with single spaces; their literal text is shell text, passed as is
+///    (so `poolrun 'echo a; echo' {}` runs two commands, and the word "a b" is two words to sh).
+///  - {.} removes the last "." and what follows it when no "/" follows it (".bashrc" -> "",
+///    "a.b/c" -> "a.b/c", "x.tar.gz" -> "x.tar", "dir/" -> "dir/"); {/} removes everything up to the
+///    last "/" ("dir/" -> ""); {//} is POSIX dirname ("a/b/" -> "a", "/" -> "/", "file" -> ".",
+///    "" -> "."). They work on bytes, so UTF-8 is safe.
+///  - {n} also takes leading zeros ({01} is {1}), and {-n} counts from the end ({-1} is the last
+///    value). {0} is literal. A position past the end substitutes nothing at all (an unquoted empty
+///    string: `echo {3} x` with two values runs `echo  x`). With zero values, every field
+///    substitutes one empty value ('').
+///  - {#} and {%} are never repeated by -X (they count as positional), they are plain numbers.
+///  - With -I STR, STR replaces {}; {.} {/} {//} {/.} {#} {%} and {n.} {n/} {n//} {n/.} keep their
+///    names, but the plain positional {n} is derived from STR as GNU parallel does: "{" n followed
+///    by STR without its first byte, and only when STR starts with "{" (-I '{x}' gives {1x};
+///    with -I @@ there is no plain {n} and "{1}" is literal). {name} always works.
+///  - {name} {name.} {name/} {name//} {name/.} are positional fields for the names of opt.names.
+///  - -X (context_replace): a "context group" is a maximal run of non-blank text (blank = space or
+///    tab, in the literal text or between words) holding a non-positional field ({} {.} {/} {//}
+///    {/.}); such a group is repeated once per value (per record when there is one input source),
+///    separated by spaces: `pre{}post` with a b -> `preapost prebpost`. Positional fields and {#}
+///    {%} inside a repeated group keep their one value. Groups without such a field are emitted once.
+///    (GNU parallel -N also behaves like this; -m and -n do not.)
+///  - Without -X, a non-positional field expands to all values, each quoted, joined by spaces:
+///    `pre{}post` with a b -> `prea bpost` (two shell words, "prea" and "bpost").
+///  - Raw mode: when a field occurs in the first word of the line (before the first space, tab,
+///    newline or "="), e.g. `poolrun {} ::: 'echo a'` or `poolrun {1} {2} ::: cmd ::: arg`, GNU
+///    parallel does not quote any value (the values are meant to be shell code), and neither does
+///    render_shell(); such a template is never direct-exec. Same as the no-command mode.
 class CommandTemplate {
  public:
   /// Parses the command words (as given on poolrun's command line). An empty `words` means each
   /// record is itself the command line (GNU parallel with no command): the template is "{}" with
   /// values not quoted. Throws UsageError for an empty command word list with -I given, etc.
+  /// (also for an empty -I string).
   static CommandTemplate parse(const std::vector<std::string>& words, const TemplateOptions& opt);
 
   /// The shell command line for a job: the words joined by spaces, each substituted value quoted
   /// with shell_quote(), so the line can be passed to `sh -c`.
   std::string render_shell(const JobInput& in) const;
+
+  /// The words joined by spaces with values substituted as they are, not quoted (--tagstring).
+  std::string render_raw(const JobInput& in) const;
 
   /// True when the command needs no shell: no shell syntax in the literal text, the first word is
   /// literal and not a shell builtin or keyword, and values are quoted (not the no-command mode).
@@ -70,11 +104,38 @@ class CommandTemplate {
   /// Bytes of the line with zero records (literal parts, shell and pointer overhead).
   std::size_t base_cost() const;
 
-  struct Part;  ///< implementation detail: literal text or a field
+  /// Implementation detail: literal text, blanks, or a field.
+  struct Part {
+    enum class Kind : unsigned char {
+      Text,      ///< literal text without space or tab
+      Blank,     ///< literal spaces/tabs, or the " " that joins two words: separates shell words
+      Value,     ///< {} (or -I STR), {.}, {/}, {//}, {/.}: every value (repeated by -X)
+      Position,  ///< {n}, {n.}, ..., {name}: one value
+      Seq,       ///< {#}
+      Slot,      ///< {%}
+    };
+    enum class Op : unsigned char { None, NoExt, Base, Dir, BaseNoExt };
+    Kind kind = Kind::Text;
+    Op op = Op::None;
+    long long pos = 0;  ///< Position: 1-based index, or negative to count from the end
+    std::string text;   ///< Text/Blank: the literal bytes
+  };
+
+  /// Implementation detail: a run of parts [begin, end) between blanks (a -X context group), or a
+  /// single Blank part.
+  struct Group {
+    std::size_t begin = 0;
+    std::size_t end = 0;
+    bool repeat = false;  ///< holds a Value field: -X repeats it per value
+  };
 
  private:
-  std::vector<std::vector<Part>> words_;
-  bool raw_ = false;        // no-command mode
+  template <class Sink>
+  void emit(const JobInput& in, Sink& sink) const;
+
+  std::vector<Part> parts_;    // the words, joined by Blank parts
+  std::vector<Group> groups_;  // parts_ cut at blanks
+  bool raw_ = false;        // values not quoted: no-command mode, or a field in the first word
   bool has_repl_ = false;
   bool direct_ = false;
   bool context_ = false;
