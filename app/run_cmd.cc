@@ -43,6 +43,10 @@ void setup_run(CLI::App& app, RunOptions& o) {
   app.add_option("--termseq", o.termseq, "Signals and waits (ms) to end a job: default TERM,200,TERM,100,TERM,50,KILL,25");
   app.add_option("--retries", o.retries, "Attempts per job before it counts as failed (total, as GNU parallel)");
   app.add_option("--halt", o.halt, "Stop early: now|soon,fail|success|done=N|N% (GNU parallel's --halt)");
+  app.add_option("--results", o.results, "Save each job's stdout, stderr and seq under DIR (GNU parallel's layout)");
+  app.add_flag("--resume", o.resume, "Skip jobs the --joblog already lists; append to it");
+  app.add_flag("--resume-failed", o.resume_failed, "Skip jobs the --joblog lists as succeeded; rerun the rest");
+  app.add_flag("--retry-failed", o.retry_failed, "Rerun the failed commands of the --joblog (ignores the command line's command and inputs)");
   app.add_option("--start-method", o.start_method, "How jobs start: spawn (default), fork or forkserver");
   app.add_flag("-v,--verbose", o.verbose, "More log output on stderr (repeat for more)");
   app.add_flag("-q,--quiet", o.quiet, "Only errors on stderr");
@@ -211,6 +215,16 @@ core::RunConfig make_run_config(const RunOptions& o, const std::vector<std::stri
     } else {
       c.timeout_s = core::parse_duration(o.timeout);
     }
+  }
+  c.results_dir = o.results;
+  if (o.resume + o.resume_failed + o.retry_failed > 1)
+    throw UsageError("--resume, --resume-failed and --retry-failed exclude each other");
+  if (o.resume) c.resume = core::RunConfig::Resume::All;
+  if (o.resume_failed) c.resume = core::RunConfig::Resume::Failed;
+  c.retry_failed = o.retry_failed;
+  if ((o.resume || o.resume_failed || o.retry_failed)) {
+    if (c.joblog_path.empty()) throw UsageError("--resume, --resume-failed and --retry-failed need --joblog FILE");
+    c.joblog_append = true;  // the earlier rows stay: they are what the next resume reads
   }
   if (!o.termseq.empty()) c.termseq = parse_termseq(o.termseq);
   if (o.retries > 0) c.retries = o.retries;

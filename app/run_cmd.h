@@ -33,6 +33,8 @@ struct RunOptions {
   std::size_t retries = 0;
   std::string halt;
   std::string start_method;
+  std::string results;
+  bool resume = false, resume_failed = false, retry_failed = false;
   int verbose = 0;
   bool quiet = false;
   std::vector<std::string> rest;  ///< command words and input groups (::: / ::::)

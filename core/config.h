@@ -71,6 +71,12 @@ struct RunConfig {
   StartMethod start_method = StartMethod::Spawn;
   double grace_s = 1.0;                ///< wait for pipe EOF after the job's process exits
   std::size_t output_memory = 64u << 20;  ///< bytes of held output kept in memory before spilling
+  std::string results_dir;             ///< --results DIR: per-job stdout/stderr/seq files
+  /// --resume: skip jobs whose seq the joblog already has; --resume-failed: skip only those that
+  /// succeeded (as GNU parallel). Both need --joblog and append to it.
+  enum class Resume { None, All, Failed };
+  Resume resume = Resume::None;
+  bool retry_failed = false;           ///< --retry-failed: rerun the joblog's failed commands
   std::vector<std::string> argv;       ///< poolrun's own argv, for reports
 };
 

@@ -10,15 +10,18 @@
 #include <optional>
 #include <queue>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "core/errors.h"
 #include "core/job_source.h"
+#include "core/joblog.h"
 #include "core/main_source.h"
 #include "core/output.h"
 #include "core/quote.h"
 #include "core/report.h"
 #include "core/template.h"
 #include "platform/event_loop.h"
+#include "platform/guardian.h"
 #include "platform/spill.h"
 #include "platform/system.h"
 
@@ -44,6 +47,7 @@ struct Job {
   int pid = -1;
   double start_mono = 0, start_wall = 0, end_mono = 0, end_wall = 0;
   UniqueFd pipes[2];      // stdout, stderr read ends
+  UniqueFd results[2];    // --results: this job's stdout and stderr files
   HeldOutput held[2];     // grouped output, or a non-live -k --line-buffer job's output
   HeldOutput partial[2];  // --line-buffer: the unfinished last line
   bool at_line_start[2] = {true, true};
@@ -67,8 +71,10 @@ struct Termination {
 
 class Engine {
  public:
-  Engine(const RunConfig& cfg, JobSource& source, Launcher& launcher)
-      : cfg_(cfg), source_(source), launcher_(launcher), reports_(cfg), spill_(tmpdir_) {
+  Engine(const RunConfig& cfg, JobSource& source, Launcher& launcher,
+         std::unordered_set<std::size_t> resume_skip)
+      : cfg_(cfg), source_(source), launcher_(launcher), reports_(cfg), spill_(tmpdir_),
+        resume_skip_(std::move(resume_skip)) {
     budget_.limit = cfg.output_memory;
     budget_.spill = &spill_;
     shell_path_ = platform::resolve_executable(cfg.shell);
@@ -127,6 +133,8 @@ class Engine {
   void terminate_group(int pgid, bool immediate_kill = false);
   void stop(Stop why);
   void close_stream(Job& job, int stream);
+  void open_results(Job& job);
+  void close_results(Job& job);
   int exit_status() const;
 
   const RunConfig& cfg_;
@@ -157,6 +165,8 @@ class Engine {
   std::size_t keep_window_ = 1000;
   std::map<std::size_t, std::unique_ptr<Job>> finished_;  // -k: done, waiting for their turn
   std::vector<Termination> terminations_;
+  std::unordered_set<std::size_t> resume_skip_;  // --resume: seqs the joblog already has
+  platform::Guardian guardian_;
 
   Stop stop_ = Stop::None;
   int signals_seen_ = 0;
@@ -199,6 +209,14 @@ void Engine::start_jobs() {
         break;
       }
       next_seq_ = std::max(next_seq_, job->spec.input.seq + 1);
+      if (resume_skip_.count(job->spec.input.seq)) {
+        // --resume: done in an earlier run. Nothing to print or log; -k order moves past it.
+        if (cfg_.keep_order) {
+          finished_.emplace(job->spec.input.seq, std::move(job));
+          flush_ordered();
+        }
+        continue;
+      }
     }
     if (!job->spec.skip_reason.empty()) {
       skip(*job);
@@ -266,6 +284,7 @@ void Engine::launch(std::unique_ptr<Job> job) {
   if (j.spec.env) req.env = &*j.spec.env;
   req.cwd = j.spec.cwd;
   req.stdin_fd = dev_null_ ? dev_null_.get() : -1;
+  if (!cfg_.results_dir.empty()) open_results(j);
   platform::Pipe p[2];
   if (cfg_.output != OutputMode::Ungroup) {
     for (int s = 0; s < 2; ++s) {
@@ -297,6 +316,7 @@ void Engine::launch(std::unique_ptr<Job> job) {
     if (res.ok()) {
       j.pid = res.pid;
       pid_slot_[res.pid] = slot;
+      guardian_.watch(res.pid);
     } else {
       j.spawn_error = res.stage + ": " + req.path + ": " + platform::errno_message(res.error);
       j.status.exit_code = (res.error == ENOENT) ? 127 : 126;
@@ -350,6 +370,7 @@ std::string Engine::tag_prefix(const Job& job) const { return source_.tag(job.sp
 
 void Engine::deliver(Job& job, int stream, std::string_view data) {
   job.bytes[stream] += data.size();
+  if (job.results[stream]) platform::write_all(job.results[stream].get(), data);
   const int fd = stream + 1;
   std::string tagged;
   if (cfg_.tag || cfg_.tagstring) {
@@ -506,6 +527,7 @@ void Engine::on_timers(double now) {
     }
     ++t.step;
     if (t.step >= cfg_.termseq.size() || !platform::process_group_alive(t.pgid)) {
+      if (!pid_slot_.count(t.pgid)) guardian_.unwatch(t.pgid);
       terminations_.erase(terminations_.begin() + static_cast<long>(i));
       continue;
     }
@@ -557,6 +579,10 @@ void Engine::finish(std::size_t slot) {
     return;
   }
   source_.job_done(job->spec, !failed);
+  if (std::none_of(terminations_.begin(), terminations_.end(),
+                   [&](const Termination& t) { return t.pgid == job->pid; }))
+    guardian_.unwatch(job->pid);
+  close_results(*job);
   if (!failed) runtimes_.push_back(job->end_mono - job->start_mono);
   record(*job);
   check_halt(*job);
@@ -689,7 +715,51 @@ int Engine::exit_status() const {
   return static_cast<int>(counted_failures_);
 }
 
+void Engine::open_results(Job& job) {
+  // GNU parallel's layout: DIR/1/<value 1>/2/<value 2>/{stdout,stderr,seq}, "/" in a value
+  // written as "\_" and "\" as "\\". A named (batch) job uses DIR/<name>/.
+  std::string dir = cfg_.results_dir;
+  auto escape = [](const std::string& v) {
+    std::string out;
+    for (char c : v) {
+      if (c == '/') out += "\\_";
+      else if (c == '\\') out += "\\\\";
+      else out += c;
+    }
+    return out;
+  };
+  if (!job.spec.name.empty()) {
+    dir += "/" + escape(job.spec.name);
+  } else {
+    std::size_t n = 1;
+    for (const auto& rec : job.spec.input.records)
+      for (const auto& v : rec) dir += "/" + std::to_string(n++) + "/" + escape(v);
+  }
+  if (auto ec = platform::make_dirs(dir)) {
+    spdlog::error("--results: cannot create {}: {}", dir, ec.message());
+    return;
+  }
+  const char* names[2] = {"/stdout", "/stderr"};
+  for (int s = 0; s < 2; ++s) {
+    std::error_code ec;
+    job.results[s] = platform::open_write(dir + names[s], false, ec);
+    if (ec) spdlog::error("--results: cannot write {}{}: {}", dir, names[s], ec.message());
+  }
+  std::error_code ec;
+  auto seq = platform::open_write(dir + "/seq", false, ec);
+  if (!ec) platform::write_all(seq.get(), std::to_string(job.spec.input.seq));
+}
+
+void Engine::close_results(Job& job) {
+  job.results[0].reset();
+  job.results[1].reset();
+}
+
 int Engine::run() {
+  if (!cfg_.dry_run) {
+    if (auto ec = guardian_.start())
+      spdlog::info("no guardian process ({}): jobs may outlive poolrun if it is killed", ec.message());
+  }
   signals_.emplace();
   loop_.add(signals_->fd(), kTokenSignals);
   if (launcher_.event_fd() >= 0) loop_.add(launcher_.event_fd(), kTokenLauncher);
@@ -753,14 +823,30 @@ int Engine::run() {
 
 }  // namespace
 
-int run_jobs(const RunConfig& cfg, JobSource& source, Launcher& launcher) {
-  Engine engine(cfg, source, launcher);
+namespace {
+int run_engine(const RunConfig& cfg, JobSource& source, Launcher& launcher,
+               std::unordered_set<std::size_t> resume_skip) {
+  Engine engine(cfg, source, launcher, std::move(resume_skip));
   return engine.run();
+}
+}  // namespace
+
+int run_jobs(const RunConfig& cfg, JobSource& source, Launcher& launcher) {
+  return run_engine(cfg, source, launcher, {});
 }
 
 int run_main_job(const RunConfig& cfg, Launcher& launcher) {
+  std::map<std::size_t, JoblogEntry> log;
+  if (cfg.resume != RunConfig::Resume::None || cfg.retry_failed) log = read_joblog(cfg.joblog_path);
+  if (cfg.retry_failed) {
+    RetryFailedSource source(cfg, log);
+    return run_engine(cfg, source, launcher, {});
+  }
+  std::unordered_set<std::size_t> skip;
+  for (const auto& [seq, e] : log)
+    if (cfg.resume == RunConfig::Resume::All || e.succeeded()) skip.insert(seq);
   TemplateSource source(cfg);
-  return run_jobs(cfg, source, launcher);
+  return run_engine(cfg, source, launcher, std::move(skip));
 }
 
 }  // namespace poolrun::core

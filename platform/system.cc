@@ -84,6 +84,19 @@ std::size_t environment_size() {
   return n + sizeof(char*);
 }
 
+std::error_code make_dirs(const std::string& path) {
+  std::size_t pos = 0;
+  while (pos != std::string::npos) {
+    pos = path.find('/', pos + 1);
+    std::string part = path.substr(0, pos);
+    if (part.empty()) continue;
+    if (::mkdir(part.c_str(), 0755) != 0 && errno != EEXIST) return {errno, std::system_category()};
+  }
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return {ENOTDIR, std::system_category()};
+  return {};
+}
+
 void sleep_ms(int ms) {
   struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
   while (::nanosleep(&ts, &ts) != 0 && errno == EINTR) {

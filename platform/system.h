@@ -36,6 +36,9 @@ std::size_t arg_strlen_max();
 /// Bytes the current environment takes in execve's accounting (strings + NULs + pointers).
 std::size_t environment_size();
 
+/// Creates `path` and its missing parents (mode 0755 before umask). Returns an errno error code.
+std::error_code make_dirs(const std::string& path);
+
 /// Sleeps for `ms` milliseconds (used only for short back-offs).
 void sleep_ms(int ms);
 

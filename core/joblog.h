@@ -1,0 +1,46 @@
+// Reading GNU parallel's joblog back, for --resume, --resume-failed and --retry-failed.
+#pragma once
+#include <cstddef>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "core/config.h"
+#include "core/job_source.h"
+
+namespace poolrun::core {
+
+/// One joblog row (Seq Host Starttime JobRuntime Send Receive Exitval Signal Command).
+struct JoblogEntry {
+  std::size_t seq = 0;
+  int exitval = 0;
+  int signal = 0;
+  std::string command;
+  bool succeeded() const { return exitval == 0 && signal == 0; }
+};
+
+/// Parses joblog text: the header line and malformed lines are skipped; when a seq appears more
+/// than once the last row wins (a later run's result). Returns seq -> entry.
+std::map<std::size_t, JoblogEntry> parse_joblog(std::string_view text);
+
+/// Reads and parses the joblog at `path`; a missing file is an empty log. Throws InputError when
+/// it exists but cannot be read.
+std::map<std::size_t, JoblogEntry> read_joblog(const std::string& path);
+
+/// --retry-failed: the failed rows of a joblog as jobs, run through the shell with their logged
+/// command and seq (the command line's own command and inputs are ignored, as GNU parallel).
+class RetryFailedSource final : public JobSource {
+ public:
+  RetryFailedSource(const RunConfig& cfg, const std::map<std::size_t, JoblogEntry>& log);
+  Status next(JobSpec& out) override;
+  void prepare(JobSpec& job) override;
+  std::string tag(const JobSpec& job) const override { return job.command; }
+
+ private:
+  const RunConfig& cfg_;
+  std::map<std::size_t, JoblogEntry> failed_;
+  std::map<std::size_t, JoblogEntry>::const_iterator it_;
+  std::string shell_path_;
+};
+
+}  // namespace poolrun::core

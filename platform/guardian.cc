@@ -1,0 +1,110 @@
+#include "platform/guardian.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <set>
+
+namespace poolrun::platform {
+namespace {
+
+// Runs in the forked guardian. poolrun has no threads yet, so ordinary code is safe here.
+[[noreturn]] void guardian_main(int rfd) {
+  setpgid(0, 0);  // out of the terminal's foreground group: Ctrl-C is poolrun's to handle
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+  for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE}) signal(s, SIG_IGN);
+  int null = open("/dev/null", O_RDWR);
+  for (int fd = 0; fd < 3; ++fd)
+    if (null >= 0 && null != fd) dup2(null, fd);
+  // Close everything else poolrun had open (its stdout pipe, report files), except our pipe.
+  for (int fd = 3; fd < rfd; ++fd) close(fd);
+  syscall(SYS_close_range, rfd + 1, ~0U, 0);
+  std::set<int> groups;
+  int buf[256];
+  std::size_t have = 0;  // bytes in buf
+  for (;;) {
+    ssize_t n = read(rfd, reinterpret_cast<char*>(buf) + have, sizeof buf - have);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    have += static_cast<std::size_t>(n);
+    std::size_t whole = have / sizeof(int);
+    for (std::size_t i = 0; i < whole; ++i) {
+      int v = buf[i];
+      if (v == 0) _exit(0);  // goodbye: poolrun ended normally and cleaned up itself
+      if (v > 0) groups.insert(v);
+      else groups.erase(-v);
+    }
+    std::size_t rest = have - whole * sizeof(int);
+    if (rest) memmove(buf, reinterpret_cast<char*>(buf) + whole * sizeof(int), rest);
+    have = rest;
+  }
+  // poolrun is gone without a goodbye.
+  for (int g : groups) kill(-g, SIGTERM);
+  for (int i = 0; i < 50; ++i) {
+    bool any = false;
+    for (int g : groups) any = any || kill(-g, 0) == 0;
+    if (!any) _exit(0);
+    poll(nullptr, 0, 10);
+  }
+  for (int g : groups) kill(-g, SIGKILL);
+  _exit(0);
+}
+
+}  // namespace
+
+std::error_code Guardian::start() {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) return {errno, std::system_category()};
+  pid_t pid = fork();
+  if (pid < 0) {
+    int e = errno;
+    close(fds[0]);
+    close(fds[1]);
+    return {e, std::system_category()};
+  }
+  if (pid == 0) {
+    close(fds[1]);
+    guardian_main(fds[0]);
+  }
+  close(fds[0]);
+  pipe_.reset(fds[1]);
+  pid_ = pid;
+  return {};
+}
+
+void Guardian::send(int value) {
+  if (!pipe_) return;
+  const char* p = reinterpret_cast<const char*>(&value);
+  std::size_t left = sizeof value;
+  while (left > 0) {
+    ssize_t n = write(pipe_.get(), p, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      pipe_.reset();  // the guardian is gone: carry on without it
+      return;
+    }
+    p += n;
+    left -= static_cast<std::size_t>(n);
+  }
+}
+
+void Guardian::watch(int pgid) {
+  if (pgid > 0) send(pgid);
+}
+void Guardian::unwatch(int pgid) {
+  if (pgid > 0) send(-pgid);
+}
+
+Guardian::~Guardian() {
+  send(0);
+  pipe_.reset();
+}
+
+}  // namespace poolrun::platform

@@ -1,0 +1,38 @@
+// The guardian: a small process that ends poolrun's running jobs if poolrun itself dies.
+#pragma once
+#include <system_error>
+
+#include "platform/fd.h"
+
+namespace poolrun::platform {
+
+/// poolrun's jobs run in process groups of their own, so a SIGKILL of poolrun does not reach them,
+/// and posix_spawn cannot set PR_SET_PDEATHSIG. The guardian is forked once, before poolrun starts
+/// any thread, into a process group of its own with fds 0, 1, 2 on /dev/null. poolrun tells it
+/// over a pipe which process groups are running. When the pipe reaches EOF without a clean
+/// goodbye (poolrun was killed), it sends SIGTERM to every group it knows, waits up to 500 ms, then
+/// SIGKILL, and exits. Its cost per job is two 4-byte writes.
+class Guardian {
+ public:
+  Guardian() = default;
+  Guardian(const Guardian&) = delete;
+  Guardian& operator=(const Guardian&) = delete;
+  ~Guardian();  ///< says goodbye (the guardian exits without killing anything)
+
+  /// Forks the guardian. Returns an errno error code on failure (poolrun then runs without one).
+  std::error_code start();
+
+  /// Tells the guardian that process group `pgid` runs / has ended. No-ops when not started.
+  void watch(int pgid);
+  void unwatch(int pgid);
+
+  /// The guardian's pid (for tests), or -1.
+  int pid() const { return pid_; }
+
+ private:
+  void send(int value);
+  UniqueFd pipe_;
+  int pid_ = -1;
+};
+
+}  // namespace poolrun::platform
