@@ -319,11 +319,14 @@ void Engine::launch(std::unique_ptr<Job> job) {
       guardian_.watch(res.pid);
     } else {
       j.spawn_error = res.stage + ": " + req.path + ": " + platform::errno_message(res.error);
+      if (res.error == E2BIG)
+        j.spawn_error += " (the command line exceeds the kernel's limit; -X splits lines under it)";
       j.status.exit_code = (res.error == ENOENT) ? 127 : 126;
     }
   }
   if (!j.spawn_error.empty()) {
-    spdlog::error("job {}: cannot run '{}': {}", j.spec.input.seq, j.spec.command, j.spawn_error);
+    std::string shown = j.spec.command.size() > 200 ? j.spec.command.substr(0, 200) + "..." : j.spec.command;
+    spdlog::error("job {}: cannot run '{}': {}", j.spec.input.seq, shown, j.spawn_error);
     if (j.status.exit_code < 0) j.status.exit_code = 127;
     j.exited = true;
     j.end_mono = j.start_mono;

@@ -1,5 +1,7 @@
 #include "core/main_source.h"
 
+#include <spdlog/spdlog.h>
+
 #include "core/errors.h"
 #include "platform/system.h"
 
@@ -72,6 +74,20 @@ JobSource::Status TemplateSource::next(JobSpec& out) {
   if (input_end_ && !carry_ && partial_.empty()) return Status::End;
   std::vector<Record> recs;
   if (!take_records(recs)) return (input_end_ && !carry_) ? Status::End : Status::Pending;
+  for (auto& rec : recs)
+    for (auto& v : rec)
+      if (v.find('\0') != std::string::npos) {
+        // A NUL cannot pass through argv. As GNU parallel: write it as \0 and say so once.
+        if (!warned_nul_)
+          spdlog::warn("a NUL byte in the input was replaced with \\0 (did you mean -0/--null?)");
+        warned_nul_ = true;
+        std::string fixed;
+        for (char c : v) {
+          if (c == '\0') fixed += "\\0";
+          else fixed += c;
+        }
+        v = std::move(fixed);
+      }
   out = JobSpec{};
   out.input.records = std::move(recs);
   out.input.seq = next_seq_++;

@@ -41,6 +41,7 @@ class TemplateSource final : public JobSource {
   std::size_t partial_cost_ = 0;
   std::optional<Record> carry_;  // a record that did not fit the previous -X line
   bool input_end_ = false;
+  bool warned_nul_ = false;
   std::size_t next_seq_ = 1;
 };
 
