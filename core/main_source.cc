@@ -11,7 +11,8 @@ TemplateSource::TemplateSource(const RunConfig& cfg) : cfg_(cfg), stream_(cfg) {
   TemplateOptions topt;
   topt.replace = cfg.replace;
   topt.names = stream_.names();
-  topt.context_replace = cfg.xargs;
+  // -X repeats a word holding {} per value; GNU parallel's -N does so too.
+  topt.context_replace = cfg.xargs || cfg.max_args > 1;
   tmpl_ = CommandTemplate::parse(cfg.command, topt);
   if (cfg.tagstring) {
     TemplateOptions tag_opt = topt;
@@ -106,7 +107,11 @@ void TemplateSource::prepare(JobSpec& job) {
 }
 
 std::string TemplateSource::tag(const JobSpec& job) const {
-  if (tagstring_) return tagstring_->render_raw(job.input);
+  if (tagstring_) {
+    // A tagstring without replacement strings is the tag as it is (nothing appended).
+    if (!tagstring_->has_replacements()) return *cfg_.tagstring;
+    return tagstring_->render_raw(job.input);
+  }
   std::string p;
   for (const auto& r : job.input.records)
     for (const auto& v : r) {

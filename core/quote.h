@@ -9,6 +9,9 @@ namespace poolrun::core {
 /// byte for byte, with nothing expanded or executed. Values made only of [A-Za-z0-9_@%+=:,./-]
 /// (and not empty) are returned unchanged; others are wrapped in single quotes with each ' written
 /// as '"'"'. "" becomes ''. Works on any bytes (UTF-8 or not, newlines, tabs).
+/// Exception: a value that reads as an assignment, NAME=... with NAME a shell name ("X=1",
+/// "a_b=c d"), is quoted too ('X=1'), so that it stays a word even in command position (as in
+/// `true; {}`); "1=2", "=x" or "a.b=c" stay unchanged. (GNU parallel quotes every value with "=".)
 std::string shell_quote(std::string_view value);
 
 /// True if `text` (literal text of a command template, i.e. outside substituted values) uses any

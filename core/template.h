@@ -25,6 +25,10 @@ struct TemplateOptions {
   std::map<std::string, std::size_t> names;
   /// -X: a word holding a replacement string is repeated once per record (context replace);
   /// without it, several records join with spaces inside the one word (as GNU parallel -m/-N).
+  /// Precisely: repeated once per value (= per record with one input source); see below.
+  /// NB: GNU parallel 20221122 does context replace for -N too, not only for -X:
+  /// `parallel -j1 -N2 echo pre{}post ::: a b c d` prints "preapost prebpost" (and -m -N2 too),
+  /// while -m and -n2 alone print "prea bpost".
   bool context_replace = false;
 };
 
@@ -45,7 +49,9 @@ struct TemplateOptions {
 ///  - {.} removes the last "." and what follows it when no "/" follows it (".bashrc" -> "",
 ///    "a.b/c" -> "a.b/c", "x.tar.gz" -> "x.tar", "dir/" -> "dir/"); {/} removes everything up to the
 ///    last "/" ("dir/" -> ""); {//} is POSIX dirname ("a/b/" -> "a", "/" -> "/", "file" -> ".",
-///    "" -> "."). They work on bytes, so UTF-8 is safe.
+///    "" -> "."). They work on bytes, so UTF-8 is safe. (One deliberate difference: GNU parallel's
+///    {/} is Perl's s:.*/:: whose "." stops at a newline, so for "x/\n/y" it gives "\n/y"; here
+///    {/} is always what follows the last "/", "y".)
 ///  - {n} also takes leading zeros ({01} is {1}), and {-n} counts from the end ({-1} is the last
 ///    value). {0} is literal. A position past the end substitutes nothing at all (an unquoted empty
 ///    string: `echo {3} x` with two values runs `echo  x`). With zero values, every field
@@ -99,9 +105,14 @@ class CommandTemplate {
 
   /// Upper bound of the bytes the kernel counts for one more record in a -X/-m line
   /// (quoted length + separators + pointer size). Used to pack -X lines under ARG_MAX.
+  /// base_cost() + the sum of record_cost() of a job's records bounds both the `sh -c LINE` argv
+  /// and the direct argv. Costs 0 for an empty record. One approximation: a positional field
+  /// inside a group that -X repeats (`x{1}{}`) is counted with this record's longest value.
+  /// Cheap enough to call once per record, but not once per record per record: keep a running sum.
   std::size_t record_cost(const Record& r) const;
 
-  /// Bytes of the line with zero records (literal parts, shell and pointer overhead).
+  /// Bytes of the line with zero records (literal parts, shell and pointer overhead), counting
+  /// {#} and {%} as 20 digits.
   std::size_t base_cost() const;
 
   /// Implementation detail: literal text, blanks, or a field.
