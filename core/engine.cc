@@ -133,6 +133,7 @@ class Engine {
   void terminate_group(int pgid, bool immediate_kill = false);
   void stop(Stop why);
   void close_stream(Job& job, int stream);
+  void update_percent_timeout(double runtime);
   void open_results(Job& job);
   void close_results(Job& job);
   int exit_status() const;
@@ -177,6 +178,7 @@ class Engine {
   std::size_t counted_failures_ = 0;  // failures that count in the exit status
   std::vector<ExitStatus> exits_;
   std::vector<double> runtimes_;  // successful jobs' durations, for --timeout N%
+  double percent_timeout_ = 0;    // --timeout N% in seconds, once 3 jobs have succeeded
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -339,11 +341,7 @@ void Engine::launch(std::unique_ptr<Job> job) {
     loop_.add(j.pipes[s].get(), kTokenJobBase + slot * 2 + s);
   }
   double timeout = j.spec.timeout_s.value_or(cfg_.timeout_s);
-  if (cfg_.timeout_percent > 0 && runtimes_.size() >= 3) {
-    std::vector<double> r = runtimes_;
-    std::nth_element(r.begin(), r.begin() + r.size() / 2, r.end());
-    timeout = std::max(r[r.size() / 2] * cfg_.timeout_percent / 100.0, 0.001);
-  }
+  if (!j.spec.timeout_s && percent_timeout_ > 0) timeout = percent_timeout_;
   if (timeout > 0) j.deadline = j.start_mono + timeout;
 }
 
@@ -586,7 +584,7 @@ void Engine::finish(std::size_t slot) {
                    [&](const Termination& t) { return t.pgid == job->pid; }))
     guardian_.unwatch(job->pid);
   close_results(*job);
-  if (!failed) runtimes_.push_back(job->end_mono - job->start_mono);
+  if (!failed && cfg_.timeout_percent > 0) update_percent_timeout(job->end_mono - job->start_mono);
   record(*job);
   check_halt(*job);
   if (cfg_.keep_order) {
@@ -595,6 +593,18 @@ void Engine::finish(std::size_t slot) {
   } else {
     emit(*job);
   }
+}
+
+void Engine::update_percent_timeout(double runtime) {
+  // As GNU parallel: N% of the median runtime of the jobs that succeeded, applied to the jobs
+  // already running too, once the median means something (3 successes).
+  runtimes_.push_back(runtime);
+  if (runtimes_.size() < 3) return;
+  std::vector<double> r = runtimes_;
+  std::nth_element(r.begin(), r.begin() + static_cast<long>(r.size() / 2), r.end());
+  percent_timeout_ = std::max(r[r.size() / 2] * cfg_.timeout_percent / 100.0, 0.001);
+  for (auto& j : jobs_)
+    if (j && !j->exited && !j->spec.timeout_s) j->deadline = j->start_mono + percent_timeout_;
 }
 
 void Engine::emit(Job& job) {
