@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "app/batch_cmd.h"
 #include "app/run_cmd.h"
 #include "core/errors.h"
 
@@ -30,14 +31,36 @@ int fail(const std::string& msg) {
   return 255;
 }
 
+/// `poolrun batch ...`: the batch subcommand, with its own options (app/batch_cmd.h).
+int batch_main(const std::vector<std::string>& args) {
+  CLI::App app{"poolrun batch: run named jobs with dependencies from a JSON spec (see docs/batch.md)",
+               "poolrun batch"};
+  poolrun::app::BatchOptions opts;
+  poolrun::app::setup_batch(app, opts);
+  try {
+    app.parse(std::vector<std::string>(args.rbegin(), args.rend() - 2));  // CLI11 pops from the back
+  } catch (const CLI::Success& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    return fail(std::string("batch: ") + e.what());
+  }
+  setup_logging(opts.verbose, opts.quiet);
+  try {
+    return poolrun::app::run_batch(opts, args);
+  } catch (const std::exception& e) {
+    return fail(e.what());
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv, argv + argc);
+  if (args.size() >= 2 && args[1] == "batch") return batch_main(args);
   CLI::App app{"poolrun: run a command over many inputs in parallel (GNU parallel compatible)", "poolrun"};
   app.set_version_flag("--version", std::string("poolrun ") + POOLRUN_VERSION);
   app.footer("Examples:\n  find . -name '*.txt' | poolrun gzip -k {}\n  poolrun -k echo {} ::: a b c\n"
-             "See man poolrun for every option.");
+             "See man poolrun for every option; poolrun batch --help for job specs with dependencies.");
   poolrun::app::RunOptions run_opts;
   poolrun::app::setup_run(app, run_opts);
   try {

@@ -43,6 +43,9 @@ void setup_run(CLI::App& app, RunOptions& o) {
   app.add_option("--termseq", o.termseq, "Signals and waits (ms) to end a job: default TERM,200,TERM,100,TERM,50,KILL,25");
   app.add_option("--retries", o.retries, "Attempts per job before it counts as failed (total, as GNU parallel)");
   app.add_option("--halt", o.halt, "Stop early: now|soon,fail|success|done=N|N% (GNU parallel's --halt)");
+  app.add_flag("--progress", o.progress, "Show done/running/failed counts and the rate on stderr (terminal only)");
+  app.add_flag("--eta", o.eta, "Show the estimated time left on stderr (terminal only)");
+  app.add_flag("--bar", o.bar, "Show a progress bar on stderr (terminal only)");
   app.add_option("--results", o.results, "Save each job's stdout, stderr and seq under DIR (GNU parallel's layout)");
   app.add_flag("--resume", o.resume, "Skip jobs the --joblog already lists; append to it");
   app.add_flag("--resume-failed", o.resume_failed, "Skip jobs the --joblog lists as succeeded; rerun the rest");
@@ -217,6 +220,9 @@ core::RunConfig make_run_config(const RunOptions& o, const std::vector<std::stri
     }
   }
   c.results_dir = o.results;
+  c.progress = o.progress;
+  c.eta = o.eta;
+  c.bar = o.bar;
   if (o.resume + o.resume_failed + o.retry_failed > 1)
     throw UsageError("--resume, --resume-failed and --retry-failed exclude each other");
   if (o.resume) c.resume = core::RunConfig::Resume::All;

@@ -34,6 +34,7 @@ struct RunOptions {
   std::string halt;
   std::string start_method;
   std::string results;
+  bool progress = false, eta = false, bar = false;
   bool resume = false, resume_failed = false, retry_failed = false;
   int verbose = 0;
   bool quiet = false;

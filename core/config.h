@@ -71,6 +71,9 @@ struct RunConfig {
   StartMethod start_method = StartMethod::Spawn;
   double grace_s = 1.0;                ///< wait for pipe EOF after the job's process exits
   std::size_t output_memory = 64u << 20;  ///< bytes of held output kept in memory before spilling
+  bool progress = false;               ///< --progress: running/done/failed counts on stderr
+  bool eta = false;                    ///< --eta: with an estimate of the time left
+  bool bar = false;                    ///< --bar: a progress bar
   std::string results_dir;             ///< --results DIR: per-job stdout/stderr/seq files
   /// --resume: skip jobs whose seq the joblog already has; --resume-failed: skip only those that
   /// succeeded (as GNU parallel). Both need --joblog and append to it.

@@ -17,6 +17,7 @@
 #include "core/joblog.h"
 #include "core/main_source.h"
 #include "core/output.h"
+#include "core/progress.h"
 #include "core/quote.h"
 #include "core/report.h"
 #include "core/template.h"
@@ -134,6 +135,8 @@ class Engine {
   void stop(Stop why);
   void close_stream(Job& job, int stream);
   void update_percent_timeout(double runtime);
+  void draw_progress(double now, bool final = false);
+  void clear_progress();
   void open_results(Job& job);
   void close_results(Job& job);
   int exit_status() const;
@@ -177,6 +180,8 @@ class Engine {
   RunSummary summary_;
   std::size_t counted_failures_ = 0;  // failures that count in the exit status
   std::vector<ExitStatus> exits_;
+  bool progress_active_ = false, progress_drawn_ = false;
+  double last_draw_ = 0, start_mono_ = 0;
   std::vector<double> runtimes_;  // successful jobs' durations, for --timeout N%
   double percent_timeout_ = 0;    // --timeout N% in seconds, once 3 jobs have succeeded
 };
@@ -347,8 +352,31 @@ void Engine::launch(std::unique_ptr<Job> job) {
 
 // ---------------------------------------------------------------------------------------------
 
+void Engine::draw_progress(double now, bool final) {
+  if (!progress_active_) return;
+  if (!final && now - last_draw_ < 0.1) return;  // bounded redraw rate: costs nothing measurable
+  last_draw_ = now;
+  ProgressState st;
+  st.running = running_;
+  st.done = summary_.jobs;
+  st.failed = summary_.failed;
+  st.total = source_done_ ? std::optional<std::size_t>(next_seq_ - 1) : source_.total();
+  st.elapsed_s = now - start_mono_;
+  std::string line = "\r\033[K" + format_progress(st, cfg_.eta, cfg_.bar, platform::terminal_width(2));
+  if (final) line += "\n";
+  platform::write_all(2, line);
+  progress_drawn_ = !final;
+}
+
+void Engine::clear_progress() {
+  if (!progress_drawn_) return;
+  platform::write_all(2, "\r\033[K");
+  progress_drawn_ = false;
+}
+
 void Engine::write_out(int fd, std::string_view data) {
   if (data.empty() || (fd == 1 && stdout_closed_)) return;
+  clear_progress();
   if (auto ec = platform::write_all(fd, data)) {
     if (fd == 1) {
       // The reader went away (e.g. `| head -1`): start nothing more, end what runs, exit quietly.
@@ -360,6 +388,7 @@ void Engine::write_out(int fd, std::string_view data) {
 
 void Engine::write_held(int fd, HeldOutput& h) {
   if (h.empty()) return;
+  clear_progress();
   if (fd == 1 && stdout_closed_) return h.clear();
   if (auto ec = h.write_to(fd); ec && fd == 1) {
     stdout_closed_ = true;
@@ -549,6 +578,7 @@ int Engine::next_timeout(double now) const {
     consider(j->grace_deadline);
   }
   for (const auto& t : terminations_) consider(t.next);
+  if (progress_active_) consider(last_draw_ + 0.25);
   if (next == 0) return -1;
   double ms = (next - now) * 1000.0;
   return ms <= 0 ? 0 : static_cast<int>(ms) + 1;
@@ -778,6 +808,9 @@ int Engine::run() {
   if (launcher_.event_fd() >= 0) loop_.add(launcher_.event_fd(), kTokenLauncher);
   summary_.start = platform::wall_now();
   double t0 = platform::monotonic_now();
+  start_mono_ = t0;
+  // Drawn only on a terminal: never into pipes or files.
+  progress_active_ = (cfg_.progress || cfg_.eta || cfg_.bar) && !cfg_.dry_run && platform::is_tty(2);
   std::vector<platform::Ready> ready;
   for (;;) {
     start_jobs();
@@ -806,8 +839,11 @@ int Engine::run() {
         on_stream(static_cast<std::size_t>(k / 2), static_cast<int>(k % 2));
       }
     }
-    on_timers(platform::monotonic_now());
+    double after = platform::monotonic_now();
+    on_timers(after);
+    draw_progress(after);
   }
+  draw_progress(platform::monotonic_now(), true);
   // Anything still being terminated (leftover descendants): no orphans outlive the run.
   for (const auto& t : terminations_)
     if (platform::process_group_alive(t.pgid)) platform::kill_process_group(t.pgid, SIGKILL);

@@ -144,3 +144,16 @@ void RecordStream::on_readable() {
 }
 
 }  // namespace poolrun::core
+
+namespace poolrun::core {
+
+std::optional<std::size_t> RecordStream::total_records() const {
+  if (stream_) return std::nullopt;
+  std::size_t n = 1;
+  for (const auto& t : tables_) n = link_ ? std::max(n, t.size()) : n * t.size();
+  for (const auto& t : tables_)
+    if (t.empty()) return 0;
+  return n;
+}
+
+}  // namespace poolrun::core

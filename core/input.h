@@ -43,6 +43,9 @@ class RecordStream {
   /// True if any source is poolrun's stdin (then jobs get /dev/null as stdin).
   bool reads_stdin() const { return reads_stdin_; }
 
+  /// The number of records, when known before they are read (sources read whole); else nullopt.
+  std::optional<std::size_t> total_records() const;
+
   /// --header column names -> 1-based positions.
   const std::map<std::string, std::size_t>& names() const { return names_; }
 

@@ -57,6 +57,9 @@ class JobSource {
   /// A job ended (after its last attempt): lets the source release jobs that wait for it.
   virtual void job_done(const JobSpec& job, bool succeeded) {}
 
+  /// How many jobs the source will give in all, when known in advance (for --bar and --eta).
+  virtual std::optional<std::size_t> total() const { return std::nullopt; }
+
   /// A line written to stdout before a finished job's output (batch: name, status, duration);
   /// empty for none. Includes its own newline.
   virtual std::string banner(const JobRecord& rec) const { return {}; }

@@ -106,6 +106,12 @@ void TemplateSource::prepare(JobSpec& job) {
   }
 }
 
+std::optional<std::size_t> TemplateSource::total() const {
+  auto records = stream_.total_records();
+  if (!records || cfg_.xargs) return std::nullopt;
+  return (*records + cfg_.max_args - 1) / cfg_.max_args;
+}
+
 std::string TemplateSource::tag(const JobSpec& job) const {
   if (tagstring_) {
     // A tagstring without replacement strings is the tag as it is (nothing appended).

@@ -26,6 +26,7 @@ class TemplateSource final : public JobSource {
   void on_readable() override { stream_.on_readable(); }
   void set_pollable(bool p) override { stream_.set_pollable(p); }
   bool reads_stdin() const override { return stream_.reads_stdin(); }
+  std::optional<std::size_t> total() const override;
 
  private:
   bool take_records(std::vector<Record>& out);  // false: pending or end (see done_)

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -102,6 +103,12 @@ bool is_regular_file(int fd) {
 }
 
 bool is_tty(int fd) { return ::isatty(fd) == 1; }
+
+std::size_t terminal_width(int fd) {
+  struct winsize ws = {};
+  if (::ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col;
+  return 80;
+}
 
 std::string errno_message(int err) { return std::system_category().message(err); }
 

@@ -71,6 +71,9 @@ bool is_regular_file(int fd);
 /// True if `fd` refers to a terminal.
 bool is_tty(int fd);
 
+/// Columns of the terminal on `fd` (TIOCGWINSZ), or 80 when unknown.
+std::size_t terminal_width(int fd);
+
 /// Human-readable message for an errno value (thread-safe).
 std::string errno_message(int err);
 

@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# Exit status as GNU parallel: 0, the number of failed jobs, 101 past 100, 255 for poolrun's own
+# errors; signals, missing commands, --retries and --halt. Sleep markers 8421-8429.
+. "$(dirname "$0")/lib.sh"
+
+run -k echo ::: a b c
+check_rc all_ok 0 "$RC"
+
+run 'exit {}' ::: 0 1 0 2 0 5
+check_rc three_failed 3 "$RC"
+
+run 'exit {}' ::: 0
+check_rc exit0 0 "$RC"
+
+run -j4 'exit {}' ::: 255 1 0
+check_rc big_exit_code_counts_once 2 "$RC"
+
+seq 100 | RUN_TIMEOUT=60 run -j8 false
+check_rc hundred_failed 100 "$RC"
+
+seq 150 | RUN_TIMEOUT=60 run -j8 false
+check_rc over_hundred_failed 101 "$RC"
+
+run 'kill -9 $$; : {}' ::: a
+check_rc killed_by_signal 1 "$RC"
+
+run 'kill -TERM $$; : {}' ::: a b
+check_rc killed_by_term 2 "$RC"
+
+run -k 'echo {}; kill -9 $$' ::: a
+check killed_output_kept "a" "$OUT"
+
+# --- poolrun's own errors: 255, one line on stderr, nothing on stdout, no job
+for bad in '--bogus-option' '-j abc' '--halt sometimes' '--timeout xyz' '--termseq FOO,10' \
+  '--max-args nope' '--group --line-buffer' '--header x'; do
+  # shellcheck disable=SC2086
+  run $bad touch ran ::: a
+  check_rc "usage_error[$bad].status" 255 "$RC"
+  check "usage_error[$bad].one_line" 1 "$(printf '%s\n' "$ERR" | grep -c .)"
+  check "usage_error[$bad].no_stdout" "" "$OUT"
+  check_cmd "usage_error[$bad].no_job" "a job ran despite a usage error" test ! -e ran
+  rm -f ran
+done
+run --bogus-option echo ::: a
+check_match usage_error.names_option 'bogus-option' "$ERR"
+run -j abc echo ::: a
+check_match usage_error.names_value 'abc' "$ERR"
+
+# --- a missing command: that job exits 127 and counts as failed
+nocmd=no_such_command_$$
+run --joblog jl "$nocmd" ::: a
+check_rc missing_command.status 1 "$RC"
+check missing_command.exitval 127 "$(awk -F'\t' 'NR==2{print $7}' jl)"
+check_match missing_command.message "$nocmd" "$ERR"
+
+run -k --joblog jl2 "$nocmd {}; echo after \$?" ::: a
+check missing_command.through_shell "after 127" "$OUT"
+check_rc missing_command.through_shell_status 0 "$RC"
+
+run -k "$nocmd" ::: a b c
+check_rc missing_command.three 3 "$RC"
+
+printf 'x\n' >notexec
+chmod -x notexec
+run --joblog jl3 ./notexec ::: a
+check_rc not_executable.status 1 "$RC"
+check not_executable.exitval 126 "$(awk -F'\t' 'NR==2{print $7}' jl3)"
+
+# --- --retries N: N attempts in all; only the last attempt's output is printed
+attempt='n=$(cat cnt.{} 2>/dev/null || echo 0); n=$((n+1)); echo $n >cnt.{}; echo attempt $n {}; echo err $n >&2; [ $n -ge 3 ]'
+rm -f cnt.*
+run --retries 3 "$attempt" ::: a
+check_rc retries3.status 0 "$RC"
+check retries3.last_output_only "attempt 3 a" "$OUT"
+check retries3.last_stderr_only "err 3" "$ERR"
+check retries3.attempts 3 "$(cat cnt.a)"
+
+rm -f cnt.*
+run --retries 2 "$attempt" ::: a
+check_rc retries2.status 1 "$RC"
+check retries2.last_output_only "attempt 2 a" "$OUT"
+check retries2.attempts 2 "$(cat cnt.a)"
+
+rm -f cnt.*
+run -k -j2 --retries 5 "$attempt" ::: a b c
+check_rc retries5.status 0 "$RC"
+check retries5.outputs "attempt 3 a
+attempt 3 b
+attempt 3 c" "$OUT"
+check retries5.stops_on_success "3 3 3" "$(cat cnt.a cnt.b cnt.c | tr '\n' ' ' | sed 's/ $//')"
+
+rm -f cnt.*
+run --retries 1 "$attempt" ::: a
+check_rc retries1.status 1 "$RC"
+check retries1.attempts 1 "$(cat cnt.a)"
+
+# --- --halt now,fail=1: running jobs are ended; status is the failing job's
+m1=$(marker 8421); m2=$(marker 8422)
+t=$(now)
+run -j3 --halt now,fail=1 ::: 'sleep 0.3; exit 7' "sleep $m1" "sleep $m2"
+d=$(elapsed "$t")
+check_rc halt_now.status 7 "$RC"
+check_le halt_now.prompt 5 "$d" s
+check_cmd halt_now.jobs_ended "running jobs survived --halt now" wait_gone 1 "$m1" "$m2"
+reap "$m1" "$m2"
+
+run -j1 --halt now,fail=1 'echo {}; exit {}' ::: 0 0 4 0 0
+check_rc halt_now.sequential_status 4 "$RC"
+check halt_now.no_new_jobs "0
+0
+4" "$OUT"
+
+run -j1 --halt now,fail=1 'kill -USR1 $$; : {}' ::: a
+check_rc halt_now.signal_status $((128 + 10)) "$RC"
+
+run -j1 --halt 2 'exit {}' ::: 0 6 0
+check_rc halt_legacy_2 6 "$RC"
+
+# --- --halt soon,fail=1: running jobs finish, no new job starts
+run -j2 -k --halt soon,fail=1 ::: 'sleep 0.2; exit 5' 'sleep 1.5; echo finished' 'echo never' 'echo never2'
+check_rc halt_soon.status 5 "$RC"
+check halt_soon.running_finished "finished" "$OUT"
+
+run -j1 --halt soon,fail=1 'echo {}; exit {}' ::: 0 3 0
+check_rc halt_soon.sequential_status 3 "$RC"
+check halt_soon.sequential_output "0
+3" "$OUT"
+
+# --- --halt now,success=1 and done
+run -j1 --halt now,success=1 'echo {}; exit {}' ::: 1 0 2
+check_rc halt_success.status 0 "$RC"
+check halt_success.output "1
+0" "$OUT"
+
+run -j1 --halt soon,done=2 'echo {}; exit {}' ::: 0 0 0 0
+check halt_done.output "0
+0" "$OUT"
+
+finish
