@@ -182,7 +182,7 @@ core::RunConfig make_run_config(const RunOptions& o, const std::vector<std::stri
   c.argv = argv;
   std::size_t cpus = platform::available_cpus();
   c.jobs = o.jobs.empty() ? cpus : core::parse_jobs(o.jobs, cpus);
-  if (o.max_args > 0) c.max_args = o.max_args;
+  if (o.max_args) c.max_args = *o.max_args;  // -N0: one item per job, none substituted
   c.xargs = o.xargs;
   if (o.null) c.delimiter = std::string(1, '\0');
   if (!o.delimiter.empty()) c.delimiter = core::parse_delimiter(o.delimiter);

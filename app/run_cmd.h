@@ -1,6 +1,7 @@
 // The main job's command line: GNU parallel's syntax for the common subset.
 #pragma once
 #include <CLI/CLI.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -11,7 +12,7 @@ namespace poolrun::app {
 /// Raw option values as CLI11 binds them, before they are checked and turned into a RunConfig.
 struct RunOptions {
   std::string jobs;
-  std::size_t max_args = 0;
+  std::optional<std::size_t> max_args;
   bool xargs = false;
   std::vector<std::string> arg_files;
   bool null = false;

@@ -731,12 +731,6 @@ void BatchSource::record(const JobRecord& rec) {
 }
 
 std::string BatchSource::banner(const JobRecord& rec) const {
-  if (!kEngineSendsRecords) {
-    // Until the engine passes records to job_recorded(), this is the one place every printed
-    // job's final record passes through. The source is not a const object; only this interface
-    // function is const.
-    const_cast<BatchSource*>(this)->record(rec);
-  }
   if (!opt_.headers) return {};
   if (rec.status == "skipped") return fmt::format("=== {}: skipped ({}) ===\n", rec.name, rec.reason);
   std::string what;

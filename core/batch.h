@@ -58,12 +58,6 @@ struct BatchSpec {
 /// `jobs.json: dependency cycle: build -> test -> build`.
 BatchSpec parse_batch_spec(std::string_view text, const std::string& source);
 
-/// Whether JobSource, in this build, has a job_recorded() hook that passes every job's final
-/// record to the source (see BatchSource). Detected, so this code builds before and after it exists.
-template <typename Source>
-concept SendsRecordsTo = requires(Source& s, const JobRecord& r) { s.job_recorded(r); };
-inline constexpr bool kEngineSendsRecords = SendsRecordsTo<JobSource>;
-
 /// How BatchSource behaves beyond the spec.
 struct BatchSourceOptions {
   std::string default_shell = "/bin/sh";  ///< for jobs with no "shell" of their own
@@ -89,8 +83,7 @@ struct BatchOutcome {
 /// as stdin (jobs that run in parallel cannot share a terminal). Not thread-safe.
 ///
 /// Records: job_recorded() takes each job's final record (for JUnit, `exit` and `record.json`).
-/// It overrides JobSource::job_recorded() once the engine has that hook (kEngineSendsRecords);
-/// until then banner(), which the engine calls with the record of every job it prints, feeds it.
+/// The engine calls it for every job, printed or not (also those recorded when a run stops).
 class BatchSource final : public JobSource {
  public:
   /// Resolves every shell the spec uses. Throws InputError naming the job when one is missing.
@@ -108,13 +101,12 @@ class BatchSource final : public JobSource {
   bool reads_stdin() const override { return true; }
   void job_done(const JobSpec& job, bool succeeded) override;
   /// Every job of the spec is handed out, run or skipped: the total is known (--bar, --eta).
-  /// Written without `override` so that it builds whether or not JobSource declares total() yet.
-  std::optional<std::size_t> total() const { return spec_.jobs.size(); }
+  std::optional<std::size_t> total() const override { return spec_.jobs.size(); }
   /// "=== build: succeeded in 1.23s ===\n" (see docs/batch.md), or "" when headers are off.
   std::string banner(const JobRecord& rec) const override;
 
   /// A job's final record, as written to the reports.
-  void job_recorded(const JobRecord& rec);
+  void job_recorded(const JobRecord& rec) override;
 
   /// Each job's outcome, in spec order (valid after the run).
   const std::vector<BatchOutcome>& outcomes() const { return outcomes_; }

@@ -50,7 +50,7 @@ struct RunConfig {
   std::optional<std::string> colsep;   ///< --colsep REGEX
   bool header = false;                 ///< --header : (first item of each source names columns)
   std::string replace = "{}";          ///< -I STR
-  std::size_t max_args = 1;            ///< -N: records per job
+  std::size_t max_args = 1;            ///< -N: records per job; 0: one, not substituted (-N0)
   bool xargs = false;                  ///< -X: as many records as fit under the exec limit
   std::size_t jobs = 1;                ///< -j: job slots
   OutputMode output = OutputMode::Group;

@@ -175,6 +175,7 @@ class Engine {
   Stop stop_ = Stop::None;
   int signals_seen_ = 0;
   bool stdout_closed_ = false;
+  bool stdout_at_line_start_ = true;  // the last byte poolrun wrote to stdout was a newline
   int halt_status_ = -1;
   std::string input_error_;
   RunSummary summary_;
@@ -377,6 +378,7 @@ void Engine::clear_progress() {
 void Engine::write_out(int fd, std::string_view data) {
   if (data.empty() || (fd == 1 && stdout_closed_)) return;
   clear_progress();
+  if (fd == 1) stdout_at_line_start_ = data.back() == '\n';
   if (auto ec = platform::write_all(fd, data)) {
     if (fd == 1) {
       // The reader went away (e.g. `| head -1`): start nothing more, end what runs, exit quietly.
@@ -389,6 +391,7 @@ void Engine::write_out(int fd, std::string_view data) {
 void Engine::write_held(int fd, HeldOutput& h) {
   if (h.empty()) return;
   clear_progress();
+  if (fd == 1) stdout_at_line_start_ = h.last_byte() == '\n';
   if (fd == 1 && stdout_closed_) return h.clear();
   if (auto ec = h.write_to(fd); ec && fd == 1) {
     stdout_closed_ = true;
@@ -638,7 +641,12 @@ void Engine::update_percent_timeout(double runtime) {
 }
 
 void Engine::emit(Job& job) {
-  write_out(1, source_.banner(job.record));
+  std::string banner = source_.banner(job.record);
+  if (!banner.empty()) {
+    // A banner starts its own line even after output without a final newline.
+    if (!stdout_at_line_start_) banner.insert(banner.begin(), '\n');
+    write_out(1, banner);
+  }
   for (int s = 0; s < 2; ++s) {
     write_held(s + 1, job.held[s]);
     write_held(s + 1, job.partial[s]);
@@ -698,6 +706,7 @@ void Engine::record(Job& job, const char* status) {
   }
   summary_.user_s += r.user_s;
   summary_.sys_s += r.sys_s;
+  source_.job_recorded(r);
   reports_.job_done(r);
   job.record = std::move(r);
 }

@@ -60,6 +60,10 @@ class JobSource {
   /// How many jobs the source will give in all, when known in advance (for --bar and --eta).
   virtual std::optional<std::size_t> total() const { return std::nullopt; }
 
+  /// Every job's final record, as it is reported (the main job's sources ignore it; batch keeps
+  /// them for JUnit).
+  virtual void job_recorded(const JobRecord& rec) {}
+
   /// A line written to stdout before a finished job's output (batch: name, status, duration);
   /// empty for none. Includes its own newline.
   virtual std::string banner(const JobRecord& rec) const { return {}; }

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "core/errors.h"
 #include "platform/system.h"
 
@@ -61,7 +63,7 @@ bool TemplateSource::take_records(std::vector<Record>& out) {
       if (cfg_.max_args > 1 && partial_.size() >= cfg_.max_args) break;
     } else {
       partial_.push_back(std::move(r));
-      if (partial_.size() >= cfg_.max_args) break;
+      if (partial_.size() >= std::max<std::size_t>(cfg_.max_args, 1)) break;
     }
   }
   if (partial_.empty()) return false;
@@ -96,6 +98,15 @@ JobSource::Status TemplateSource::next(JobSpec& out) {
 }
 
 void TemplateSource::prepare(JobSpec& job) {
+  if (cfg_.max_args == 0 && !cfg_.command.empty()) {
+    // -N0 (GNU parallel): the item only counts a job; the command runs as written.
+    std::string line;
+    for (const auto& w : cfg_.command) line += (line.empty() ? "" : " ") + w;
+    job.command = line;
+    job.path = shell_path_;
+    job.argv = {cfg_.shell, "-c", line};
+    return;
+  }
   job.command = tmpl_.render_shell(job.input);
   if (direct_) {
     job.path = exe_path_;
@@ -109,7 +120,8 @@ void TemplateSource::prepare(JobSpec& job) {
 std::optional<std::size_t> TemplateSource::total() const {
   auto records = stream_.total_records();
   if (!records || cfg_.xargs) return std::nullopt;
-  return (*records + cfg_.max_args - 1) / cfg_.max_args;
+  std::size_t per_job = std::max<std::size_t>(cfg_.max_args, 1);
+  return (*records + per_job - 1) / per_job;
 }
 
 std::string TemplateSource::tag(const JobSpec& job) const {

@@ -6,7 +6,7 @@ namespace poolrun::core {
 
 HeldOutput::HeldOutput(HeldOutput&& o) noexcept
     : budget_(o.budget_), mem_(std::move(o.mem_)), segments_(std::move(o.segments_)),
-      spilled_(o.spilled_) {
+      spilled_(o.spilled_), last_(o.last_) {
   o.mem_.clear();
   o.segments_.clear();
   o.spilled_ = 0;
@@ -14,6 +14,7 @@ HeldOutput::HeldOutput(HeldOutput&& o) noexcept
 
 void HeldOutput::append(std::string_view data) {
   if (data.empty()) return;
+  last_ = data.back();
   // Once anything is spilled, everything after it is spilled too, so order is memory, then the
   // segments in turn.
   if (spilled_ == 0 && budget_->used + data.size() <= budget_->limit) {
@@ -57,6 +58,7 @@ void HeldOutput::clear() {
   if (spilled_) budget_->spill->release(spilled_);
   segments_.clear();
   spilled_ = 0;
+  last_ = '\n';
 }
 
 }  // namespace poolrun::core

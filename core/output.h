@@ -39,6 +39,9 @@ class HeldOutput {
   /// Writes everything held to `fd`, in order, then clears. Returns the write error, if any.
   std::error_code write_to(int fd);
 
+  /// The last byte held ('\n' when empty).
+  char last_byte() const { return last_; }
+
   /// Bytes held.
   std::uint64_t size() const { return mem_.size() + spilled_; }
   bool empty() const { return size() == 0; }
@@ -49,6 +52,7 @@ class HeldOutput {
   std::string mem_;
   std::vector<std::pair<std::uint64_t, std::uint64_t>> segments_;  // (offset, length) in spill
   std::uint64_t spilled_ = 0;
+  char last_ = '\n';
 };
 
 }  // namespace poolrun::core
