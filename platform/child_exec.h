@@ -1,0 +1,75 @@
+// Internal to platform/: the fork-then-exec path shared by the "fork" launcher and the forkserver.
+//
+// Everything here runs either in a forked child of a possibly multi-threaded process or in the
+// allocation-free forkserver, so it is written against one rule (CPython's _posixsubprocess.c has
+// the same): between fork and exec the child calls only async-signal-safe functions. No malloc,
+// no std::string, no logging, no exceptions, no locks. The caller prepares every byte the child
+// needs (the char* arrays, the path, the fd plan) before forking.
+//
+// Functions the child path calls: setpgid, rt_sigaction (raw syscall), sigemptyset, sigprocmask, fcntl, dup2,
+// close, close_range (raw syscall), chdir, execve, write, _exit. All are async-signal-safe.
+#pragma once
+#include <sys/types.h>
+
+namespace poolrun::platform::detail {
+
+/// Which step of starting a child failed. Travels as an int through the error pipe and over the
+/// forkserver socket, so the values are fixed.
+enum ChildStage : int {
+  kStageNone = 0,
+  kStagePipe = 1,     ///< pipe2 for the error pipe (in the parent)
+  kStageFork = 2,     ///< fork itself (in the parent)
+  kStageSetpgid = 3,  ///< setpgid(0, 0) in the child
+  kStageDup2 = 4,     ///< putting the stdio plan in place
+  kStageChdir = 5,    ///< chdir to the requested working directory
+  kStageSigmask = 6,  ///< emptying the signal mask
+  kStageExec = 7,     ///< execve
+};
+
+/// The stage's name for LaunchResult::stage ("exec", "chdir", ...). Never nullptr.
+const char* stage_name(int stage) noexcept;
+
+/// Sets every signal except SIGKILL and SIGSTOP to SIG_DFL, glibc's reserved ones (32, 33) included.
+/// Async-signal-safe (raw rt_sigaction).
+void reset_signal_dispositions() noexcept;
+
+/// Marks a stdio slot the child must close (its parent had that fd closed).
+inline constexpr int kCloseFd = -2;
+
+/// Everything the child needs, built by the parent before fork. Pointers must stay valid until
+/// fork_exec() returns; nothing is copied.
+struct ChildPlan {
+  const char* path = nullptr;    ///< passed to execve unchanged (no PATH search)
+  char* const* argv = nullptr;   ///< NULL-terminated
+  char* const* envp = nullptr;   ///< NULL-terminated
+  const char* cwd = nullptr;     ///< chdir here first; nullptr keeps the parent's
+  /// Source fd for the child's 0, 1, 2: an fd to dup there, -1 to keep the parent's own fd at that
+  /// number, or kCloseFd to close it. A source may itself sit in 0..2 (even another slot's target).
+  int stdio[3] = {-1, -1, -1};
+};
+
+/// What fork_exec() did: a pid (the child has exec'd), or the failed stage and its errno (the
+/// child, if one was created, has been reaped already).
+struct ForkExecResult {
+  pid_t pid = -1;
+  int stage = kStageNone;
+  int error = 0;
+};
+
+/// Forks, runs the child path, and waits until the child has exec'd or failed: an exec failure
+/// comes back through a close-on-exec pipe as (stage, errno), EOF on that pipe means exec worked.
+/// The child leads a new process group, has every signal at its default disposition and an empty
+/// mask, and fds 0..2 arranged by the plan; every other fd is made close-on-exec before exec.
+///
+/// Async-signal-safe itself (no allocation), so the allocation-free forkserver can use it. All
+/// signals are blocked in the calling thread around fork so no handler of the parent runs in the
+/// child; the caller's mask is restored before returning. Does not throw.
+ForkExecResult fork_exec(const ChildPlan& plan) noexcept;
+
+/// fork_exec() without copying the caller's page tables: the child is started with
+/// clone(CLONE_VM | CLONE_VFORK), as glibc's posix_spawn does, and runs the same child path on
+/// `stack` (at least 64 KiB, owned by the caller, used by one call at a time) while the caller is
+/// suspended until it execs or exits. Its cost does not grow with the caller's memory.
+ForkExecResult vfork_exec(const ChildPlan& plan, void* stack, size_t stack_size) noexcept;
+
+}  // namespace poolrun::platform::detail

@@ -1,0 +1,70 @@
+// Start method "fork": fork() then execve, with the child path of platform/child_exec.h.
+//
+// Everything the child needs (argv/envp as char* arrays, the path, the cwd, the fd plan) is built
+// here in the parent before forking; the child only calls async-signal-safe functions, so the
+// method is safe while other threads of poolrun allocate and log. Its cost grows with poolrun's
+// mapped memory (fork copies the page tables): that is the trade-off users pick it for or avoid.
+//
+// Exec failures come back through a close-on-exec pipe as (stage, errno). ENOEXEC (a script
+// without "#!") is returned as such, like the spawn method does; the engine then runs the command
+// through the shell, as execvp would.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "platform/child_exec.h"
+#include "platform/start_methods.h"
+#include "platform/wait.h"
+
+extern char** environ;
+
+namespace poolrun::platform {
+namespace {
+
+std::vector<char*> c_array(const std::vector<std::string>& v) {
+  std::vector<char*> out;
+  out.reserve(v.size() + 1);
+  for (const auto& s : v) out.push_back(const_cast<char*>(s.c_str()));
+  out.push_back(nullptr);
+  return out;
+}
+
+class ForkLauncher final : public core::Launcher {
+ public:
+  const char* name() const override { return "fork"; }
+
+  core::LaunchResult launch(const core::LaunchRequest& req) override {
+    // All allocation happens here, before fork_exec() forks.
+    std::vector<char*> argv = c_array(req.argv);
+    std::vector<char*> envp;
+    if (req.env) envp = c_array(*req.env);
+    detail::ChildPlan plan;
+    plan.path = req.path.c_str();
+    plan.argv = argv.data();
+    plan.envp = req.env ? envp.data() : environ;
+    plan.cwd = req.cwd.empty() ? nullptr : req.cwd.c_str();
+    plan.stdio[0] = req.stdin_fd;
+    plan.stdio[1] = req.stdout_fd;
+    plan.stdio[2] = req.stderr_fd;
+
+    const detail::ForkExecResult r = detail::fork_exec(plan);
+    core::LaunchResult res;
+    if (r.pid > 0) {
+      res.pid = r.pid;
+    } else {
+      res.error = r.error;
+      res.stage = detail::stage_name(r.stage);
+    }
+    return res;
+  }
+
+  // The children are ours: reaped exactly like the spawn method's.
+  void collect(std::vector<core::ExitStatus>& out) override { reap_children(out, false); }
+  void collect_blocking(std::vector<core::ExitStatus>& out) override { reap_children(out, true); }
+};
+
+}  // namespace
+
+std::unique_ptr<core::Launcher> make_fork_launcher() { return std::make_unique<ForkLauncher>(); }
+
+}  // namespace poolrun::platform
