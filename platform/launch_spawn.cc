@@ -56,6 +56,9 @@ class SpawnLauncher final : public core::Launcher {
     for (int target = 0; target < 3; ++target)
       if (src[target] >= 0 && src[target] != target)
         posix_spawn_file_actions_adddup2(&fa, src[target], target);
+    // fds poolrun inherited without close-on-exec must not reach the jobs either: close all
+    // from 3 up in the child (glibc >= 2.34).
+    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
     if (!req.cwd.empty()) posix_spawn_file_actions_addchdir_np(&fa, req.cwd.c_str());
     auto argv = c_array(req.argv);
     std::vector<char*> envp;

@@ -39,6 +39,10 @@ std::size_t environment_size();
 /// Creates `path` and its missing parents (mode 0755 before umask). Returns an errno error code.
 std::error_code make_dirs(const std::string& path);
 
+/// Opens /dev/null on any of fds 0, 1, 2 that is closed, so no pipe or file poolrun opens later
+/// lands there (a job would otherwise get it as its stdin, stdout or stderr). Call first in main().
+void ensure_stdio_open();
+
 /// Sleeps for `ms` milliseconds (used only for short back-offs).
 void sleep_ms(int ms);
 

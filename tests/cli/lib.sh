@@ -9,7 +9,12 @@ set -u
 shopt -s lastpipe  # `printf ... | run ...` sets OUT, ERR and RC in this shell
 if locale -a 2>/dev/null | grep -qix 'c.utf-\?8'; then export LC_ALL=C.UTF-8; else export LC_ALL=C; fi
 export POOLRUN_SHELL=/bin/sh
-unset POOLRUN_START_METHOD
+# CTest runs the launcher-related scripts once per start method (tests/CMakeLists.txt).
+if [ -n "${POOLRUN_TEST_START_METHOD:-}" ]; then
+  export POOLRUN_START_METHOD=$POOLRUN_TEST_START_METHOD
+else
+  unset POOLRUN_START_METHOD
+fi
 
 TEST_NAME=$(basename "$0" .sh)
 if [ $# -lt 1 ] || [ ! -x "$1" ]; then
