@@ -11,8 +11,10 @@
 #include <vector>
 
 #include "app/batch_cmd.h"
+#include "app/completion_cmd.h"
 #include "app/run_cmd.h"
 #include "core/errors.h"
+#include "platform/system.h"
 
 namespace {
 
@@ -55,6 +57,7 @@ int batch_main(const std::vector<std::string>& args) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  poolrun::platform::ensure_stdio_open();
   std::vector<std::string> args(argv, argv + argc);
   if (args.size() >= 2 && args[1] == "batch") return batch_main(args);
   CLI::App app{"poolrun: run a command over many inputs in parallel (GNU parallel compatible)", "poolrun"};
@@ -63,6 +66,7 @@ int main(int argc, char** argv) {
              "See man poolrun for every option; poolrun batch --help for job specs with dependencies.");
   poolrun::app::RunOptions run_opts;
   poolrun::app::setup_run(app, run_opts);
+  if (poolrun::app::is_completion_request(args)) return poolrun::app::completion_main(app, args);
   try {
     std::vector<std::string> rest;
     std::vector<std::string> opts =
