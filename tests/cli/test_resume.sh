@@ -1,0 +1,44 @@
+# --results, --resume, --resume-failed and --retry-failed (GNU parallel's meaning).
+source "$(dirname "$0")/lib.sh"
+
+# --results: DIR/1/<value>/2/<value>/{stdout,stderr,seq}, "/" in a value written as "\_".
+"$P" --results res -k 'echo out {1}{2}; echo err >&2' ::: a 'b/c' ::: 1 > /dev/null 2>&1
+check results.stdout "out a1" "$(cat res/1/a/2/1/stdout 2>&1)"
+check results.stderr "err" "$(cat res/1/a/2/1/stderr 2>&1)"
+check results.seq "2" "$(cat 'res/1/b\_c/2/1/seq' 2>&1)"
+check results.slash "out b/c1" "$(cat 'res/1/b\_c/2/1/stdout' 2>&1)"
+
+# A run killed with SIGKILL mid-way, then --resume: every job runs once in all, none is logged twice.
+seq 12 > items
+( "$P" -j2 --joblog jl 'sleep 0.3; echo {} >> ran' :::: items > /dev/null 2>&1 & echo $! > pid; wait ) &
+sleep 1.1
+kill -9 "$(cat pid)" 2>/dev/null
+sleep 1  # the guardian ends the killed run's jobs
+before=$(tail -n +2 jl | wc -l)
+check_ge resume.some_done 1 "$before"
+check_le resume.not_all_done 11 "$before"
+"$P" -j2 --joblog jl --resume 'sleep 0.3; echo {} >> ran' :::: items > /dev/null 2>&1
+check_rc resume.status 0 $?
+check resume.logged_once "12 0" "$(tail -n +2 jl | wc -l) $(tail -n +2 jl | cut -f1 | sort -n | uniq -d | wc -l)"
+check resume.all_seqs "$(seq 12 | tr '\n' ' ')" "$(tail -n +2 jl | cut -f1 | sort -n | tr '\n' ' ')"
+# A job killed together with poolrun may have written before it died; every item ran at least once.
+check resume.every_item "$(seq 12 | tr '\n' ' ')" "$(sort -n ran | uniq | tr '\n' ' ')"
+
+# --resume-failed reruns only the failed ones; --retry-failed reruns the joblog's failed commands.
+rm -f jl2 log
+"$P" --joblog jl2 'echo {} >> log; exit {}' ::: 0 1 0 2 > /dev/null 2>&1
+check_rc resume_failed.first 2 $?
+"$P" --joblog jl2 --resume-failed 'echo {} >> log; exit 0' ::: 0 1 0 2 > /dev/null 2>&1
+check_rc resume_failed.second 0 $?
+check resume_failed.reran "0 1 0 2 1 2" "$(tr '\n' ' ' < log | sed 's/ $//')"
+rm -f jl3 log
+"$P" --joblog jl3 'echo {} >> log; exit {}' ::: 0 3 > /dev/null 2>&1
+"$P" --joblog jl3 --retry-failed > /dev/null 2>&1
+check_rc retry_failed.status 1 $?
+check retry_failed.reran "0 3 3" "$(tr '\n' ' ' < log | sed 's/ $//')"
+check retry_failed.logged "1 2 2" "$(tail -n +2 jl3 | cut -f1 | tr '\n' ' ' | sed 's/ $//')"
+
+# Without --joblog these options are a usage error.
+run --resume echo ::: a
+check_rc resume.needs_joblog 255 "$RC"
+finish
