@@ -17,7 +17,8 @@ using poolrun::UsageError;
 
 void setup_run(CLI::App& app, RunOptions& o) {
   app.add_option("-j,-P,--jobs", o.jobs, "Job slots: N, N% of CPUs, +N, -N, or 0 for as many as possible (default: CPUs)");
-  app.add_option("-N,--max-args", o.max_args, "Records per job; {1}..{N} name them");
+  app.add_option("-N,--max-args", o.max_args, "Records per job; {1}..{N} name them")
+      ->check(CLI::Range(0LL, 1000000000LL));
   app.add_flag("-X", o.xargs, "As many records per command line as fit under the kernel's limit (context replace)");
   app.add_option("-a,--arg-file", o.arg_files, "Read items from FILE (repeatable: combined like ::::)")
       ->type_size(1)
@@ -44,7 +45,8 @@ void setup_run(CLI::App& app, RunOptions& o) {
       ->type_name("FILE");
   app.add_option("--timeout", o.timeout, "End a job after DURATION (2.5, 300ms, 1m) or N% of the median runtime");
   app.add_option("--termseq", o.termseq, "Signals and waits (ms) to end a job: default TERM,200,TERM,100,TERM,50,KILL,25");
-  app.add_option("--retries", o.retries, "Attempts per job before it counts as failed (total, as GNU parallel)");
+  app.add_option("--retries", o.retries, "Attempts per job before it counts as failed (total, as GNU parallel)")
+      ->check(CLI::Range(0LL, 1000000LL));
   app.add_option("--halt", o.halt, "Stop early: now|soon,fail|success|done=N|N% (GNU parallel's --halt)");
   app.add_flag("--progress", o.progress, "Show done/running/failed counts and the rate on stderr (terminal only)");
   app.add_flag("--eta", o.eta, "Show the estimated time left on stderr (terminal only)");
@@ -57,6 +59,11 @@ void setup_run(CLI::App& app, RunOptions& o) {
   app.add_option("--start-method", o.start_method, "How jobs start: spawn (default), fork or forkserver");
   app.add_flag("-v,--verbose", o.verbose, "More log output on stderr (repeat for more)");
   app.add_flag("-q,--quiet", o.quiet, "Only errors on stderr");
+  // As GNU parallel (and getopt tools), an option given twice takes its last value, so aliases
+  // such as `alias p='poolrun -j4'` can be overridden; -a and the flags accumulate.
+  for (CLI::Option* opt : app.get_options()) {
+    if (opt->get_items_expected_max() == 1) opt->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  }
   // Shown in --help only: split_options() hands the command words over before CLI11 parses.
   app.add_option("command", o.rest, "Command, its arguments, then ::: items or :::: files")->expected(-1);
 }
@@ -185,17 +192,20 @@ core::RunConfig make_run_config(const RunOptions& o, const std::vector<std::stri
   core::RunConfig c;
   c.argv = argv;
   std::size_t cpus = platform::available_cpus();
-  c.jobs = o.jobs.empty() ? cpus : core::parse_jobs(o.jobs, cpus);
-  if (o.max_args) c.max_args = *o.max_args;  // -N0: one item per job, none substituted
+  c.jobs = o.jobs ? core::parse_jobs(*o.jobs, cpus) : cpus;
+  if (o.max_args) c.max_args = static_cast<std::size_t>(*o.max_args);  // -N0: one item per job, none substituted
   c.xargs = o.xargs;
   if (o.null) c.delimiter = std::string(1, '\0');
-  if (!o.delimiter.empty()) c.delimiter = core::parse_delimiter(o.delimiter);
+  if (o.delimiter) c.delimiter = core::parse_delimiter(*o.delimiter);  // "" is an error there
   if (!o.colsep.empty()) c.colsep = o.colsep;
   if (!o.header.empty()) {
     if (o.header != ":") throw UsageError("--header: only ':' (names from the first item) is supported, got '" + o.header + "'");
     c.header = true;
   }
-  if (!o.replace.empty()) c.replace = o.replace;
+  if (o.replace) {
+    if (o.replace->empty()) throw UsageError("-I: the replacement string must not be empty");
+    c.replace = *o.replace;
+  }
   c.link = o.link;
   c.keep_order = o.keep_order;
   int modes = int(o.line_buffer) + int(o.ungroup) + int(o.group);
@@ -237,7 +247,7 @@ core::RunConfig make_run_config(const RunOptions& o, const std::vector<std::stri
     c.joblog_append = true;  // the earlier rows stay: they are what the next resume reads
   }
   if (!o.termseq.empty()) c.termseq = parse_termseq(o.termseq);
-  if (o.retries > 0) c.retries = o.retries;
+  if (o.retries && *o.retries > 0) c.retries = static_cast<std::size_t>(*o.retries);  // 0 means 1, as GNU
   if (!o.halt.empty()) c.halt = parse_halt(o.halt);
   std::string method = !o.start_method.empty() ? o.start_method : env_method;
   if (!method.empty()) c.start_method = core::parse_start_method(method);

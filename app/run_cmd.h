@@ -11,15 +11,15 @@ namespace poolrun::app {
 
 /// Raw option values as CLI11 binds them, before they are checked and turned into a RunConfig.
 struct RunOptions {
-  std::string jobs;
-  std::optional<std::size_t> max_args;
+  std::optional<std::string> jobs;
+  std::optional<long long> max_args;
   bool xargs = false;
   std::vector<std::string> arg_files;
   bool null = false;
-  std::string delimiter;
+  std::optional<std::string> delimiter;
   std::string colsep;
   std::string header;
-  std::string replace;
+  std::optional<std::string> replace;
   bool link = false;
   bool keep_order = false;
   bool line_buffer = false;
@@ -31,7 +31,7 @@ struct RunOptions {
   std::string json, jsonl, joblog;
   std::string timeout;
   std::string termseq;
-  std::size_t retries = 0;
+  std::optional<long long> retries;
   std::string halt;
   std::string start_method;
   std::string results;

@@ -87,14 +87,17 @@ class Engine {
       std::size_t reserve = fds < 128 ? 12 : 64;
       std::size_t fit = fds > reserve + 4 ? (fds - reserve) / 4 : 1;
       if (slots_ > fit) {
-        spdlog::warn("only {} file descriptors available: running {} jobs at once instead of {}",
+        spdlog::warn("only {} file descriptors available: running {} job(s) at once instead of {}",
                      fds, fit, slots_);
         slots_ = fit;
       }
     }
     jobs_.resize(slots_);
     for (std::size_t s = 1; s <= slots_; ++s) free_slots_.push(s);
-    if (source_.reads_stdin()) {
+    // Jobs get /dev/null as stdin when poolrun reads its items from stdin, and (as GNU parallel
+    // without --tty) when stdin is a terminal: a job in its own process group that read the
+    // terminal would be stopped by SIGTTIN and never finish.
+    if (source_.reads_stdin() || platform::is_tty(0)) {
       std::error_code ec;
       dev_null_ = platform::open_dev_null(ec);
       if (ec) throw SystemError("cannot open /dev/null: " + ec.message());
@@ -472,7 +475,10 @@ void Engine::on_signals() {
     if (s == SIGCHLD) {
       child = true;
     } else if (s == SIGHUP) {
-      if (stop_ == Stop::None) stop(Stop::Hangup);
+      if (stop_ == Stop::None) {
+        spdlog::warn("received SIGHUP: no new jobs will be started; waiting for {} running job(s)", running_);
+        stop(Stop::Hangup);
+      }
     } else if (s == SIGINT || s == SIGTERM) {
       ++signals_seen_;
       if (signals_seen_ == 1) {
@@ -559,6 +565,10 @@ void Engine::on_timers(double now) {
       continue;
     }
     ++t.step;
+    if (t.step >= cfg_.termseq.size() && platform::process_group_alive(t.pgid)) {
+      // The sequence is over and the group still lives (a --termseq without KILL): never hang.
+      platform::kill_process_group(t.pgid, SIGKILL);
+    }
     if (t.step >= cfg_.termseq.size() || !platform::process_group_alive(t.pgid)) {
       if (!pid_slot_.count(t.pgid)) guardian_.unwatch(t.pgid);
       terminations_.erase(terminations_.begin() + static_cast<long>(i));
@@ -724,8 +734,10 @@ void Engine::check_halt(const Job& job) {
   }
   if (h.why == HaltPolicy::Why::Fail && !failed) return;
   if (h.why == HaltPolicy::Why::Success && failed) return;
-  bool hit = h.percent ? (n * 100.0 >= h.count * static_cast<double>(summary_.jobs) && summary_.jobs >= 1)
-                       : n >= h.count;
+  // N% is of all jobs, as GNU parallel, when the total is known; of the jobs done so far otherwise.
+  std::optional<std::size_t> total = source_done_ ? std::optional<std::size_t>(next_seq_ - 1) : source_.total();
+  double base = static_cast<double>(total ? *total : summary_.jobs);
+  bool hit = h.percent ? (n * 100.0 >= h.count * base && summary_.jobs >= 1) : n >= h.count;
   if (!hit) return;
   if (h.why == HaltPolicy::Why::Fail) {
     // As GNU parallel: exit with the status of the job that made it halt (128+signal for a signal).
@@ -808,6 +820,10 @@ void Engine::close_results(Job& job) {
 }
 
 int Engine::run() {
+  if (!cfg_.results_dir.empty() && !cfg_.dry_run) {
+    if (auto ec = platform::make_dirs(cfg_.results_dir))
+      throw InputError(cfg_.results_dir + ": cannot create the --results directory: " + ec.message());
+  }
   if (!cfg_.dry_run) {
     if (auto ec = guardian_.start())
       spdlog::info("no guardian process ({}): jobs may outlive poolrun if it is killed", ec.message());

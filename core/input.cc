@@ -8,6 +8,9 @@ namespace poolrun::core {
 
 namespace {
 constexpr std::size_t kReadSize = 64 * 1024;
+// No argument can exceed 128 KiB (MAX_ARG_STRLEN), so an item this long is never useful; stop
+// before an input without delimiters (e.g. /dev/zero) takes all memory.
+constexpr std::size_t kMaxItem = 64 * 1024 * 1024;
 }
 
 RecordStream::RecordStream(const RunConfig& cfg) : link_(cfg.link) {
@@ -91,6 +94,8 @@ void RecordStream::read_once(Stream& s) {
   }
   if (n == 0) s.eof = true;
   else s.splitter.feed(std::string_view(buf, static_cast<std::size_t>(n)));
+  if (s.splitter.pending_bytes() > kMaxItem)
+    throw InputError(s.label + ": an item is longer than 64 MiB (wrong delimiter? see -d and -0)");
 }
 
 RecordStream::ItemStatus RecordStream::next_item(Stream& s, std::string& item, bool may_block) {

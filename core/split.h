@@ -37,6 +37,9 @@ class ItemSplitter {
   /// any bytes remain. Returns false when there is none.
   bool finish(std::string& item);
 
+  /// Bytes fed but not yet taken as items (the incomplete item, and complete ones not taken).
+  std::size_t pending_bytes() const { return buf_.size() - pos_; }
+
  private:
   std::string delim_;
   std::string buf_;
