@@ -26,14 +26,14 @@ check resume.every_item "$(seq 12 | tr '\n' ' ')" "$(sort -n ran | uniq | tr '\n
 
 # --resume-failed reruns only the failed ones; --retry-failed reruns the joblog's failed commands.
 rm -f jl2 log
-"$P" --joblog jl2 'echo {} >> log; exit {}' ::: 0 1 0 2 > /dev/null 2>&1
+"$P" -j1 --joblog jl2 'echo {} >> log; exit {}' ::: 0 1 0 2 > /dev/null 2>&1
 check_rc resume_failed.first 2 $?
-"$P" --joblog jl2 --resume-failed 'echo {} >> log; exit 0' ::: 0 1 0 2 > /dev/null 2>&1
+"$P" -j1 --joblog jl2 --resume-failed 'echo {} >> log; exit 0' ::: 0 1 0 2 > /dev/null 2>&1
 check_rc resume_failed.second 0 $?
 check resume_failed.reran "0 1 0 2 1 2" "$(tr '\n' ' ' < log | sed 's/ $//')"
 rm -f jl3 log
-"$P" --joblog jl3 'echo {} >> log; exit {}' ::: 0 3 > /dev/null 2>&1
-"$P" --joblog jl3 --retry-failed > /dev/null 2>&1
+"$P" -j1 --joblog jl3 'echo {} >> log; exit {}' ::: 0 3 > /dev/null 2>&1
+"$P" -j1 --joblog jl3 --retry-failed > /dev/null 2>&1
 check_rc retry_failed.status 1 $?
 check retry_failed.reran "0 3 3" "$(tr '\n' ' ' < log | sed 's/ $//')"
 check retry_failed.logged "1 2 2" "$(tail -n +2 jl3 | cut -f1 | tr '\n' ' ' | sed 's/ $//')"
