@@ -123,6 +123,7 @@ class Engine {
     return cfg_.output == OutputMode::LineBuffer && (!cfg_.keep_order || job.spec.input.seq == next_print_);
   }
   void write_out(int fd, std::string_view data);
+  std::error_code write_fd(int fd, std::string_view data);
   void write_held(int fd, HeldOutput& h);
   std::string tag_prefix(const Job& job) const;
   // Completion.
@@ -178,6 +179,9 @@ class Engine {
   Stop stop_ = Stop::None;
   int signals_seen_ = 0;
   bool stdout_closed_ = false;
+  bool abandon_output_ = false;  // a second SIGINT/SIGTERM while output waited: drop the rest
+  bool pending_child_ = false;   // SIGCHLD seen while writing output: reap in the main loop
+  int writing_ = 0;              // nesting depth of output writes (no reaping inside them)
   bool stdout_at_line_start_ = true;  // the last byte poolrun wrote to stdout was a newline
   int halt_status_ = -1;
   std::string input_error_;
@@ -378,11 +382,39 @@ void Engine::clear_progress() {
   progress_drawn_ = false;
 }
 
+std::error_code Engine::write_fd(int fd, std::string_view data) {
+  if (abandon_output_) return {};
+  if (!signals_ || platform::is_regular_file(fd)) return platform::write_all(fd, data);
+  // A pipe whose reader does not read would block poolrun in write() with its signals blocked,
+  // deaf to SIGINT and SIGTERM. So wait for room together with the signals, and write at most
+  // PIPE_BUF bytes once there is room (never blocks). A second SIGINT/SIGTERM abandons output.
+  constexpr std::size_t kAtomic = 4096;
+  ++writing_;
+  struct Depth {
+    int& d;
+    ~Depth() { --d; }
+  } depth{writing_};
+  while (!data.empty()) {
+    if (platform::wait_writable_or_signal(fd, signals_->fd()) == 2) {
+      on_signals();
+      if (signals_seen_ >= 2) {
+        abandon_output_ = true;
+        return {};
+      }
+      continue;
+    }
+    std::size_t n = std::min(data.size(), kAtomic);
+    if (auto ec = platform::write_all(fd, data.substr(0, n))) return ec;
+    data.remove_prefix(n);
+  }
+  return {};
+}
+
 void Engine::write_out(int fd, std::string_view data) {
   if (data.empty() || (fd == 1 && stdout_closed_)) return;
   clear_progress();
   if (fd == 1) stdout_at_line_start_ = data.back() == '\n';
-  if (auto ec = platform::write_all(fd, data)) {
+  if (auto ec = write_fd(fd, data)) {
     if (fd == 1) {
       // The reader went away (e.g. `| head -1`): start nothing more, end what runs, exit quietly.
       stdout_closed_ = true;
@@ -396,7 +428,7 @@ void Engine::write_held(int fd, HeldOutput& h) {
   clear_progress();
   if (fd == 1) stdout_at_line_start_ = h.last_byte() == '\n';
   if (fd == 1 && stdout_closed_) return h.clear();
-  if (auto ec = h.write_to(fd); ec && fd == 1) {
+  if (auto ec = h.write_to([&](std::string_view d) { return write_fd(fd, d); }); ec && fd == 1) {
     stdout_closed_ = true;
     stop(Stop::Pipe);
   }
@@ -470,7 +502,7 @@ void Engine::close_stream(Job& job, int stream) {
 void Engine::on_signals() {
   std::vector<int> sigs;
   signals_->drain(sigs);
-  bool child = false;
+  bool child = pending_child_;
   for (int s : sigs) {
     if (s == SIGCHLD) {
       child = true;
@@ -492,7 +524,11 @@ void Engine::on_signals() {
       }
     }
   }
-  if (child) on_exits();
+  if (child) {
+    // Reaping finishes jobs, which prints their output: not from inside an output write.
+    pending_child_ = writing_ > 0;
+    if (!pending_child_) on_exits();
+  }
 }
 
 void Engine::on_exits() {
@@ -863,6 +899,10 @@ int Engine::run() {
         std::uint64_t k = r.token - kTokenJobBase;
         on_stream(static_cast<std::size_t>(k / 2), static_cast<int>(k % 2));
       }
+    }
+    if (pending_child_) {
+      pending_child_ = false;
+      on_exits();
     }
     double after = platform::monotonic_now();
     on_timers(after);

@@ -41,12 +41,12 @@ void HeldOutput::append_tagged(std::string_view data, std::string_view prefix, b
   append(out);
 }
 
-std::error_code HeldOutput::write_to(int fd) {
+std::error_code HeldOutput::write_to(const platform::SpillFile::Sink& sink) {
   std::error_code ec;
-  if (!mem_.empty()) ec = platform::write_all(fd, mem_);
+  if (!mem_.empty()) ec = sink(mem_);
   for (const auto& [off, len] : segments_) {
     if (ec) break;
-    ec = budget_->spill->copy_to(off, len, fd);
+    ec = budget_->spill->copy_to(off, len, sink);
   }
   clear();
   return ec;

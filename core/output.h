@@ -36,8 +36,8 @@ class HeldOutput {
   /// the state between calls (start with true).
   void append_tagged(std::string_view data, std::string_view prefix, bool& at_line_start);
 
-  /// Writes everything held to `fd`, in order, then clears. Returns the write error, if any.
-  std::error_code write_to(int fd);
+  /// Passes everything held to `sink`, in order, then clears. Returns the sink's error, if any.
+  std::error_code write_to(const platform::SpillFile::Sink& sink);
 
   /// The last byte held ('\n' when empty).
   char last_byte() const { return last_; }

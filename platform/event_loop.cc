@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
@@ -48,6 +49,17 @@ int EventLoop::wait(std::vector<Ready>& out, int timeout_ms) {
     out.push_back(r);
   }
   return n;
+}
+
+int wait_writable_or_signal(int fd, int signal_fd) {
+  struct pollfd p[2] = {{fd, POLLOUT, 0}, {signal_fd, POLLIN, 0}};
+  for (;;) {
+    int n = ::poll(p, 2, -1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return 1;
+    if (p[1].revents) return 2;
+    return 1;
+  }
 }
 
 static_assert(sizeof(sigset_t) <= sizeof(unsigned long long[16]));

@@ -32,6 +32,11 @@ class EventLoop {
   UniqueFd ep_;
 };
 
+/// Waits until `fd` can take at least PIPE_BUF bytes without blocking (POLLOUT), or `signal_fd`
+/// is readable. Returns 1 when `fd` is writable (or in error: the write will tell), 2 when a
+/// signal is pending.
+int wait_writable_or_signal(int fd, int signal_fd);
+
 /// The signals poolrun handles as events: SIGCHLD, SIGINT, SIGTERM, SIGHUP. Construct once, early,
 /// before any thread starts: it blocks them in the calling thread (threads made later inherit the
 /// mask) and opens a signalfd. SIGPIPE is set to be ignored (write errors report EPIPE instead).

@@ -29,14 +29,14 @@ std::uint64_t SpillFile::append(std::string_view data) {
   return at;
 }
 
-std::error_code SpillFile::copy_to(std::uint64_t offset, std::uint64_t len, int out_fd) {
+std::error_code SpillFile::copy_to(std::uint64_t offset, std::uint64_t len, const Sink& sink) {
   std::vector<char> buf(256 * 1024);
   while (len > 0) {
     std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(len, buf.size()));
     ssize_t n = ::pread(fd_.get(), buf.data(), want, static_cast<off_t>(offset));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return {n < 0 ? errno : EIO, std::system_category()};
-    if (auto ec = write_all(out_fd, std::string_view(buf.data(), static_cast<std::size_t>(n))))
+    if (auto ec = sink(std::string_view(buf.data(), static_cast<std::size_t>(n))))
       return ec;
     offset += static_cast<std::uint64_t>(n);
     len -= static_cast<std::uint64_t>(n);

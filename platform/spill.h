@@ -1,6 +1,7 @@
 // An append-only anonymous temp file for output that does not fit in poolrun's memory budget.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string_view>
 #include <system_error>
 
@@ -19,9 +20,12 @@ class SpillFile {
   /// Appends `data`; returns its offset. Throws std::system_error when the disk write fails.
   std::uint64_t append(std::string_view data);
 
-  /// Writes `len` bytes from `offset` to `out_fd` (via a bounded buffer). Returns an errno error
-  /// code from the write side (EPIPE when the reader left).
-  std::error_code copy_to(std::uint64_t offset, std::uint64_t len, int out_fd);
+  /// Where copied bytes go; returns the write error, if any.
+  using Sink = std::function<std::error_code(std::string_view)>;
+
+  /// Passes `len` bytes from `offset` to `sink` in bounded pieces. Returns the sink's error, or
+  /// the read error.
+  std::error_code copy_to(std::uint64_t offset, std::uint64_t len, const Sink& sink);
 
   /// Marks `len` bytes as no longer needed; truncates the file when nothing is live.
   void release(std::uint64_t len);

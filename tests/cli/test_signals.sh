@@ -224,4 +224,20 @@ kill -TERM $pid
 wait_exit 10 $pid || { kill -9 $pid; wait $pid; }
 reap "$m13"
 
+# A reader that never reads: poolrun blocked on its stdout still hears signals; the second
+# SIGTERM ends it (the output it could not deliver is dropped).
+mkfifo stuck
+sleep "$(marker 8399)" < stuck &
+holder=$!
+"$P" -j2 "head -c 1000000 /dev/zero; sleep $(marker 8398)" ::: 1 2 > stuck 2>/dev/null &
+pr=$!
+sleep 1.5
+kill -TERM "$pr"; sleep 0.5; kill -TERM "$pr"
+t=$(now)
+wait_exit 5 "$pr" >/dev/null 2>&1
+gone=$(kill -0 "$pr" 2>/dev/null && echo alive || echo gone)
+check blocked_stdout.second_term_ends "gone" "$gone"
+kill -9 "$pr" "$holder" 2>/dev/null
+wait 2>/dev/null
+check blocked_stdout.jobs_gone "" "$(pids_of "$(marker 8398)")"
 finish
