@@ -1,5 +1,7 @@
 #include "app/batch_cmd.h"
 
+#include "app/common_options.h"
+
 #include <spdlog/spdlog.h>
 
 #include <cstdlib>
@@ -35,15 +37,11 @@ void setup_batch(CLI::App& app, BatchOptions& o) {
   app.add_flag("-k,--keep-order", o.keep_order, "Print jobs' output in the order they started, not as they end");
   app.add_flag("--dry-run", o.dry_run, "Check the spec, print each job's command in an order it could run; run nothing");
   app.add_flag("--no-headers", o.no_headers, "No \"=== name: status in time ===\" line before each job's output");
-  app.add_option("--json", o.json, "Write a JSON report of the run to FILE at the end")->type_name("FILE");
-  app.add_option("--jsonl", o.jsonl, "Stream one JSON line per finished job to FILE, then a summary line")->type_name("FILE");
-  app.add_option("--joblog", o.joblog, "Write GNU parallel's joblog (TSV) to FILE; +FILE appends")->type_name("FILE");
+  add_report_options(app, o);
   app.add_option("--junit", o.junit, "Write a JUnit XML report (a testcase per job) to FILE at the end")->type_name("FILE");
   app.add_option("--results", o.results, "Keep each job's stdout, stderr, seq, exit status and record in DIR/<name>/")
       ->type_name("DIR");
-  app.add_option("--start-method", o.start_method, "How jobs start: spawn (default), fork or forkserver")->type_name("METHOD");
-  app.add_flag("-v,--verbose", o.verbose, "More log output on stderr (repeat for more)");
-  app.add_flag("-q,--quiet", o.quiet, "Only errors on stderr");
+  add_run_options(app, o);
   app.footer(
       "A spec:\n"
       "  {\"parallel\": 4, \"timeout\": \"10m\", \"jobs\": [\n"

@@ -1,5 +1,7 @@
 #include "app/run_cmd.h"
 
+#include "app/common_options.h"
+
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
@@ -37,12 +39,7 @@ void setup_run(CLI::App& app, RunOptions& o) {
   app.add_flag("--tag", o.tag, "Prefix each output line with the job's items and a tab");
   app.add_option("--tagstring", o.tagstring, "Prefix each output line with STR (replacement strings allowed) and a tab");
   app.add_flag("--dry-run", o.dry_run, "Print each command line instead of running it");
-  app.add_option("--json", o.json, "Write a JSON report of the run to FILE at the end")
-      ->type_name("FILE");
-  app.add_option("--jsonl", o.jsonl, "Stream one JSON line per finished job to FILE, then a summary line")
-      ->type_name("FILE");
-  app.add_option("--joblog", o.joblog, "Write GNU parallel's joblog (TSV) to FILE; +FILE appends")
-      ->type_name("FILE");
+  add_report_options(app, o);
   app.add_option("--timeout", o.timeout, "End a job after DURATION (2.5, 300ms, 1m) or N% of the median runtime");
   app.add_option("--termseq", o.termseq, "Signals and waits (ms) to end a job: default TERM,200,TERM,100,TERM,50,KILL,25");
   app.add_option("--retries", o.retries, "Attempts per job before it counts as failed (total, as GNU parallel)")
@@ -56,9 +53,7 @@ void setup_run(CLI::App& app, RunOptions& o) {
   app.add_flag("--resume", o.resume, "Skip jobs the --joblog already lists; append to it");
   app.add_flag("--resume-failed", o.resume_failed, "Skip jobs the --joblog lists as succeeded; rerun the rest");
   app.add_flag("--retry-failed", o.retry_failed, "Rerun the failed commands of the --joblog (ignores the command line's command and inputs)");
-  app.add_option("--start-method", o.start_method, "How jobs start: spawn (default), fork or forkserver");
-  app.add_flag("-v,--verbose", o.verbose, "More log output on stderr (repeat for more)");
-  app.add_flag("-q,--quiet", o.quiet, "Only errors on stderr");
+  add_run_options(app, o);
   // As GNU parallel (and getopt tools), an option given twice takes its last value, so aliases
   // such as `alias p='poolrun -j4'` can be overridden; -a and the flags accumulate.
   for (CLI::Option* opt : app.get_options()) {

@@ -21,23 +21,15 @@ extern char** environ;
 namespace poolrun::platform {
 namespace {
 
-std::vector<char*> c_array(const std::vector<std::string>& v) {
-  std::vector<char*> out;
-  out.reserve(v.size() + 1);
-  for (const auto& s : v) out.push_back(const_cast<char*>(s.c_str()));
-  out.push_back(nullptr);
-  return out;
-}
-
 class ForkLauncher final : public core::Launcher {
  public:
   const char* name() const override { return "fork"; }
 
   core::LaunchResult launch(const core::LaunchRequest& req) override {
     // All allocation happens here, before fork_exec() forks.
-    std::vector<char*> argv = c_array(req.argv);
+    std::vector<char*> argv = c_string_array(req.argv);
     std::vector<char*> envp;
-    if (req.env) envp = c_array(*req.env);
+    if (req.env) envp = c_string_array(*req.env);
     detail::ChildPlan plan;
     plan.path = req.path.c_str();
     plan.argv = argv.data();

@@ -15,15 +15,6 @@ extern char** environ;
 namespace poolrun::platform {
 namespace {
 
-/// argv/envp as char* arrays pointing into the request's strings (valid while the request lives).
-std::vector<char*> c_array(const std::vector<std::string>& v) {
-  std::vector<char*> out;
-  out.reserve(v.size() + 1);
-  for (const auto& s : v) out.push_back(const_cast<char*>(s.c_str()));
-  out.push_back(nullptr);
-  return out;
-}
-
 class SpawnLauncher final : public core::Launcher {
  public:
   SpawnLauncher() {
@@ -60,9 +51,9 @@ class SpawnLauncher final : public core::Launcher {
     // from 3 up in the child (glibc >= 2.34).
     posix_spawn_file_actions_addclosefrom_np(&fa, 3);
     if (!req.cwd.empty()) posix_spawn_file_actions_addchdir_np(&fa, req.cwd.c_str());
-    auto argv = c_array(req.argv);
+    auto argv = c_string_array(req.argv);
     std::vector<char*> envp;
-    if (req.env) envp = c_array(*req.env);
+    if (req.env) envp = c_string_array(*req.env);
     pid_t pid = -1;
     int rc = ::posix_spawn(&pid, req.path.c_str(), &fa, &attr_, argv.data(),
                            req.env ? envp.data() : environ);

@@ -5,6 +5,14 @@
 
 namespace poolrun::platform {
 
+std::vector<char*> c_string_array(const std::vector<std::string>& v) {
+  std::vector<char*> out;
+  out.reserve(v.size() + 1);
+  for (const auto& s : v) out.push_back(const_cast<char*>(s.c_str()));
+  out.push_back(nullptr);
+  return out;
+}
+
 core::ExitStatus exit_status_from(int pid, int wstatus, const struct rusage& ru) {
   core::ExitStatus st;
   st.pid = pid;

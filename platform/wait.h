@@ -2,11 +2,16 @@
 #pragma once
 #include <sys/resource.h>
 
+#include <string>
 #include <vector>
 
 #include "core/launcher.h"
 
 namespace poolrun::platform {
+
+/// argv/envp as a NULL-terminated char* array pointing into `v` (valid while `v` lives), built
+/// in the parent before a launch.
+std::vector<char*> c_string_array(const std::vector<std::string>& v);
 
 /// Converts a wait status and rusage into an ExitStatus for `pid`.
 core::ExitStatus exit_status_from(int pid, int wstatus, const struct rusage& ru);

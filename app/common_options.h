@@ -1,0 +1,27 @@
+// Options the main job and `batch` share, bound the same way so their names, value names and help
+// texts cannot drift apart (the completion scripts and the man page are checked against them).
+#pragma once
+#include <CLI/CLI.hpp>
+
+namespace poolrun::app {
+
+/// Binds --json, --jsonl and --joblog to `o.json`, `o.jsonl`, `o.joblog` (strings: FILE).
+template <typename Options>
+void add_report_options(CLI::App& app, Options& o) {
+  app.add_option("--json", o.json, "Write a JSON report of the run to FILE at the end")->type_name("FILE");
+  app.add_option("--jsonl", o.jsonl, "Stream one JSON line per finished job to FILE, then a summary line")
+      ->type_name("FILE");
+  app.add_option("--joblog", o.joblog, "Write GNU parallel's joblog (TSV) to FILE; +FILE appends")
+      ->type_name("FILE");
+}
+
+/// Binds --start-method, -v/--verbose and -q/--quiet to `o.start_method`, `o.verbose`, `o.quiet`.
+template <typename Options>
+void add_run_options(CLI::App& app, Options& o) {
+  app.add_option("--start-method", o.start_method, "How jobs start: spawn (default), fork or forkserver")
+      ->type_name("METHOD");
+  app.add_flag("-v,--verbose", o.verbose, "More log output on stderr (repeat for more)");
+  app.add_flag("-q,--quiet", o.quiet, "Only errors on stderr");
+}
+
+}  // namespace poolrun::app
