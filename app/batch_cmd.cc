@@ -78,13 +78,7 @@ core::RunConfig make_batch_config(const BatchOptions& o, const std::optional<std
   if (!o.termseq.empty()) c.termseq = parse_termseq(o.termseq);
   c.keep_order = o.keep_order;
   c.dry_run = o.dry_run;
-  c.json_path = o.json;
-  c.jsonl_path = o.jsonl;
-  c.joblog_path = o.joblog;
-  if (!c.joblog_path.empty() && c.joblog_path[0] == '+') {
-    c.joblog_append = true;
-    c.joblog_path.erase(0, 1);
-  }
+  apply_report_options(o, c);
   std::string method = !o.start_method.empty() ? o.start_method : env_method;
   if (!method.empty()) c.start_method = core::parse_start_method(method);
   if (!env_shell.empty()) c.shell = env_shell;

@@ -3,6 +3,8 @@
 #pragma once
 #include <CLI/CLI.hpp>
 
+#include "core/config.h"
+
 namespace poolrun::app {
 
 /// Binds --json, --jsonl and --joblog to `o.json`, `o.jsonl`, `o.joblog` (strings: FILE).
@@ -13,6 +15,18 @@ void add_report_options(CLI::App& app, Options& o) {
       ->type_name("FILE");
   app.add_option("--joblog", o.joblog, "Write GNU parallel's joblog (TSV) to FILE; +FILE appends")
       ->type_name("FILE");
+}
+
+/// Copies the report options into `c`: "+FILE" for --joblog appends (GNU parallel's form).
+template <typename Options>
+void apply_report_options(const Options& o, core::RunConfig& c) {
+  c.json_path = o.json;
+  c.jsonl_path = o.jsonl;
+  c.joblog_path = o.joblog;
+  if (!c.joblog_path.empty() && c.joblog_path[0] == '+') {
+    c.joblog_append = true;
+    c.joblog_path.erase(0, 1);
+  }
 }
 
 /// Binds --start-method, -v/--verbose and -q/--quiet to `o.start_method`, `o.verbose`, `o.quiet`.

@@ -210,13 +210,7 @@ core::RunConfig make_run_config(const RunOptions& o, const std::vector<std::stri
   c.tag = o.tag;
   if (!o.tagstring.empty()) c.tagstring = o.tagstring;
   c.dry_run = o.dry_run;
-  c.json_path = o.json;
-  c.jsonl_path = o.jsonl;
-  c.joblog_path = o.joblog;
-  if (!c.joblog_path.empty() && c.joblog_path[0] == '+') {
-    c.joblog_append = true;
-    c.joblog_path.erase(0, 1);
-  }
+  apply_report_options(o, c);
   if (!o.timeout.empty()) {
     if (o.timeout.back() == '%') {
       char* end = nullptr;
