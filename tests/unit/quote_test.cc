@@ -1,6 +1,8 @@
 // Tests of core/quote: shell_quote, has_shell_syntax, is_shell_builtin.
 #include <catch2/catch.hpp>
 
+#include "test_util.h"
+
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -13,17 +15,7 @@ using poolrun::core::shell_quote;
 
 namespace {
 
-/// Runs `script` with /bin/sh (popen) and returns its standard output.
-std::string sh_output(const std::string& script) {
-  FILE* f = ::popen(script.c_str(), "r");
-  REQUIRE(f != nullptr);
-  std::string out;
-  char buf[4096];
-  std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
-  ::pclose(f);
-  return out;
-}
+using poolrun::test::sh_output;
 
 std::vector<std::string> nasty_values() {
   std::string all_bytes;

@@ -2,6 +2,8 @@
 // (`parallel --dry-run ...`, and real runs through /bin/sh), noted next to each case.
 #include <catch2/catch.hpp>
 
+#include "test_util.h"
+
 #include <cstdio>
 #include <filesystem>
 #include <unistd.h>
@@ -57,16 +59,7 @@ JobInput records(const std::vector<Record>& recs) {
   return in;
 }
 
-std::string sh_output(const std::string& script) {
-  FILE* f = ::popen(script.c_str(), "r");
-  REQUIRE(f != nullptr);
-  std::string out;
-  char buf[4096];
-  std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
-  ::pclose(f);
-  return out;
-}
+using poolrun::test::sh_output;
 
 /// The words /bin/sh makes of `line` (a simple command without shell syntax).
 Strings sh_words(const std::string& line) {
