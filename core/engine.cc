@@ -303,7 +303,7 @@ void Engine::launch(std::unique_ptr<Job> job) {
   platform::Pipe p[2];
   if (cfg_.output != OutputMode::Ungroup) {
     for (int s = 0; s < 2; ++s) {
-      if (auto ec = platform::make_pipe(p[s], true)) {
+      if (auto ec = platform::make_pipe(p[s])) {
         // Out of fds or memory: fail this job clearly rather than the run.
         j.spawn_error = "cannot create a pipe: " + ec.message();
         break;
@@ -480,17 +480,15 @@ void Engine::on_stream(std::size_t slot, int stream) {
   Job* job = jobs_[slot - 1].get();
   if (!job || !job->pipes[stream]) return;
   static thread_local char buf[kReadChunk];
-  // Bounded per event, so one chatty job cannot starve the others.
-  for (int round = 0; round < 4; ++round) {
-    long n = platform::read_some(job->pipes[stream].get(), buf, sizeof buf);
-    if (n == -EAGAIN) return;
-    if (n <= 0) {
-      close_stream(*job, stream);
-      return maybe_finish(slot);
-    }
-    deliver(*job, stream, std::string_view(buf, static_cast<std::size_t>(n)));
-    if (static_cast<std::size_t>(n) < sizeof buf) return;
+  // The pipes are blocking: one read per readiness event never waits, and saves the two fcntl()
+  // calls per pipe and the final read that says EAGAIN. A chatty job is simply reported ready
+  // again by the level-triggered loop, so it cannot starve the others.
+  long n = platform::read_some(job->pipes[stream].get(), buf, sizeof buf);
+  if (n <= 0) {
+    close_stream(*job, stream);
+    return maybe_finish(slot);
   }
+  deliver(*job, stream, std::string_view(buf, static_cast<std::size_t>(n)));
 }
 
 void Engine::close_stream(Job& job, int stream) {
@@ -583,7 +581,11 @@ void Engine::on_timers(double now) {
       // there, finish the job, and end the leftover process group so nothing outlives the run.
       job->grace_deadline = 0;
       for (int st = 0; st < 2; ++st) {
-        if (job->pipes[st]) on_stream(s, st);
+        // Blocking pipes: read only what is there now, as the event loop would have.
+        for (int round = 0; round < 4 && jobs_[s - 1].get() == job && job->pipes[st] &&
+                            platform::readable_now(job->pipes[st].get());
+             ++round)
+          on_stream(s, st);
         if (jobs_[s - 1].get() != job) break;  // finished while draining
       }
       if (jobs_[s - 1].get() != job) continue;

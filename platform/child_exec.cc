@@ -9,6 +9,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstring>
+
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
@@ -73,7 +75,14 @@ POOLRUN_CHILD_PATH int dup2_retry(int src, int dst) noexcept {
 
   // 2. Every signal back to SIG_DFL. A caught signal is reset by execve anyway, but its handler
   //    could run here once the mask is emptied; an ignored one (SIGPIPE!) would survive execve.
-  reset_signal_dispositions();
+  if (plan.reset_count < 0) {
+    reset_signal_dispositions();
+  } else {
+    alignas(8) static const unsigned char kDefault[64] = {};
+    for (int i = 0; i < plan.reset_count; ++i)
+      ::syscall(SYS_rt_sigaction, plan.reset_signals[i], kDefault, nullptr,
+                static_cast<size_t>((NSIG - 1) / 8));
+  }
 
   // 3. The stdio plan. A source that sits in 0..2 but is not its own target would be overwritten
   //    by an earlier dup2 (e.g. stdin from fd 1 and stdout from fd 0), so such sources are first
@@ -136,6 +145,22 @@ POOLRUN_CHILD_PATH void reset_signal_dispositions() noexcept {
     if (sig == SIGKILL || sig == SIGSTOP) continue;
     ::syscall(SYS_rt_sigaction, sig, kDefault, nullptr, static_cast<size_t>((NSIG - 1) / 8));
   }
+}
+
+std::vector<int> signals_to_reset() {
+  std::vector<int> out;
+  alignas(8) unsigned char old[64];
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    // The raw call, as above: it also reads glibc's reserved signals. The handler is the first
+    // field of the kernel's sigaction on every architecture poolrun builds for.
+    if (::syscall(SYS_rt_sigaction, sig, nullptr, old, static_cast<size_t>((NSIG - 1) / 8)) != 0)
+      continue;
+    void* handler;
+    memcpy(&handler, old, sizeof handler);
+    if (handler != reinterpret_cast<void*>(SIG_DFL) || sig == SIGPIPE) out.push_back(sig);
+  }
+  return out;
 }
 
 const char* stage_name(int stage) noexcept {

@@ -11,6 +11,8 @@
 #pragma once
 #include <sys/types.h>
 
+#include <vector>
+
 namespace poolrun::platform::detail {
 
 /// Which step of starting a child failed. Travels as an int through the error pipe and over the
@@ -33,6 +35,13 @@ const char* stage_name(int stage) noexcept;
 /// Async-signal-safe (raw rt_sigaction).
 void reset_signal_dispositions() noexcept;
 
+/// The signals a child of this process must set back to SIG_DFL before execve: every signal whose
+/// disposition is not SIG_DFL right now (ignored, like SIGPIPE or a nohup'd SIGHUP, or caught),
+/// plus SIGPIPE, which poolrun ignores once its event loop exists. Sorted; SIGKILL and SIGSTOP
+/// never appear. Costs one sigaction() query per signal: call it once, when a launcher is made;
+/// poolrun changes no other disposition later. Not for the child path (it allocates).
+std::vector<int> signals_to_reset();
+
 /// Marks a stdio slot the child must close (its parent had that fd closed).
 inline constexpr int kCloseFd = -2;
 
@@ -46,6 +55,11 @@ struct ChildPlan {
   /// Source fd for the child's 0, 1, 2: an fd to dup there, -1 to keep the parent's own fd at that
   /// number, or kCloseFd to close it. A source may itself sit in 0..2 (even another slot's target).
   int stdio[3] = {-1, -1, -1};
+  /// The signals to set to SIG_DFL in the child (see signals_to_reset()): `reset_count` numbers at
+  /// `reset_signals`. A reset costs a system call in the child, while the parent waits, so only
+  /// those whose disposition is not already SIG_DFL are listed. reset_count < 0 resets all.
+  const int* reset_signals = nullptr;
+  int reset_count = -1;
 };
 
 /// What fork_exec() did: a pid (the child has exec'd), or the failed stage and its errno (the

@@ -69,6 +69,11 @@ long read_some(int fd, char* buf, std::size_t cap) {
   }
 }
 
+bool readable_now(int fd) {
+  struct pollfd pfd = {fd, POLLIN, 0};
+  return ::poll(&pfd, 1, 0) == 1;
+}
+
 UniqueFd open_dev_null(std::error_code& ec) {
   int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (fd < 0) ec = errc(errno);

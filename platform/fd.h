@@ -55,6 +55,10 @@ std::error_code write_all(int fd, std::string_view data);
 /// non-blocking fd has nothing). Retries on EINTR.
 long read_some(int fd, char* buf, std::size_t cap);
 
+/// True if a read() of `fd` would not block now (data, EOF or an error waits): poll() with a zero
+/// timeout. False on any poll() error.
+bool readable_now(int fd);
+
 /// Opens /dev/null for reading, close-on-exec. Returns an invalid fd and sets `ec` on failure.
 UniqueFd open_dev_null(std::error_code& ec);
 

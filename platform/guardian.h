@@ -11,7 +11,8 @@ namespace poolrun::platform {
 /// any thread, into a process group of its own with fds 0, 1, 2 on /dev/null. poolrun tells it
 /// over a pipe which process groups are running. When the pipe reaches EOF without a clean
 /// goodbye (poolrun was killed), it sends SIGTERM to every group it knows, waits up to 500 ms, then
-/// SIGKILL, and exits. Its cost per job is two 4-byte writes.
+/// SIGKILL, and exits. Its cost per job is two 4-byte writes; it reads them in batches (at most
+/// every 100 ms), so a job costs poolrun no context switch.
 class Guardian {
  public:
   Guardian() = default;

@@ -38,6 +38,8 @@ class ForkLauncher final : public core::Launcher {
     plan.stdio[0] = req.stdin_fd;
     plan.stdio[1] = req.stdout_fd;
     plan.stdio[2] = req.stderr_fd;
+    plan.reset_signals = reset_.data();
+    plan.reset_count = static_cast<int>(reset_.size());
 
     const detail::ForkExecResult r = detail::fork_exec(plan);
     core::LaunchResult res;
@@ -53,6 +55,9 @@ class ForkLauncher final : public core::Launcher {
   // The children are ours: reaped exactly like the spawn method's.
   void collect(std::vector<core::ExitStatus>& out) override { reap_children(out, false); }
   void collect_blocking(std::vector<core::ExitStatus>& out) override { reap_children(out, true); }
+
+ private:
+  const std::vector<int> reset_ = detail::signals_to_reset();  ///< reset in every child
 };
 
 }  // namespace

@@ -415,6 +415,9 @@ bool Server::serve_request() noexcept {
 
   // The stdio plan from the flags and the received fds (in slot order).
   detail::ChildPlan plan;
+  // setup() put every disposition of the server back to SIG_DFL: its children inherit nothing to
+  // reset.
+  plan.reset_count = 0;
   int next = 0;
   bool fds_ok = true;
   for (int t = 0; t < 3; ++t) {
