@@ -74,22 +74,30 @@ namespace {
 
 }  // namespace
 
-std::error_code Guardian::start() {
+std::error_code Guardian::prepare() {
+  if (pipe_ || pid_ > 0) return {};
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) return {errno, std::system_category()};
+  rpipe_.reset(fds[0]);
+  pipe_.reset(fds[1]);
+  return {};
+}
+
+std::error_code Guardian::start() {
+  if (pid_ > 0) return {};
+  if (!rpipe_) {
+    if (auto ec = prepare()) return ec;
+    if (!rpipe_) return std::make_error_code(std::errc::broken_pipe);  // gone: see send()
+  }
   pid_t pid = fork();
   if (pid < 0) {
     int e = errno;
-    close(fds[0]);
-    close(fds[1]);
+    rpipe_.reset();
+    pipe_.reset();
     return {e, std::system_category()};
   }
-  if (pid == 0) {
-    close(fds[1]);
-    guardian_main(fds[0]);
-  }
-  close(fds[0]);
-  pipe_.reset(fds[1]);
+  if (pid == 0) guardian_main(rpipe_.get());
+  rpipe_.reset();
   pid_ = pid;
   return {};
 }
@@ -103,6 +111,7 @@ void Guardian::send(int value) {
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       pipe_.reset();  // the guardian is gone: carry on without it
+      rpipe_.reset();
       return;
     }
     p += n;

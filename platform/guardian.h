@@ -7,12 +7,17 @@
 namespace poolrun::platform {
 
 /// poolrun's jobs run in process groups of their own, so a SIGKILL of poolrun does not reach them,
-/// and posix_spawn cannot set PR_SET_PDEATHSIG. The guardian is forked once, before poolrun starts
-/// any thread, into a process group of its own with fds 0, 1, 2 on /dev/null. poolrun tells it
-/// over a pipe which process groups are running. When the pipe reaches EOF without a clean
-/// goodbye (poolrun was killed), it sends SIGTERM to every group it knows, waits up to 500 ms, then
-/// SIGKILL, and exits. Its cost per job is two 4-byte writes; it reads them in batches (at most
-/// every 100 ms), so a job costs poolrun no context switch.
+/// and posix_spawn cannot set PR_SET_PDEATHSIG. The guardian is a forked copy of poolrun in a
+/// process group of its own with fds 0, 1, 2 on /dev/null. poolrun tells it over a pipe which
+/// process groups are running. When the pipe reaches EOF without a clean goodbye (poolrun was
+/// killed), it sends SIGTERM to every group it knows, waits up to 500 ms, then SIGKILL, and exits.
+/// Its cost per job is two 4-byte writes; it reads them in batches (at most every 100 ms), so a job
+/// costs poolrun no context switch.
+///
+/// Use: prepare() before the first job, watch()/unwatch() as jobs start and end, start() right
+/// after the first launch. Messages written before start() wait in the pipe, so the fork (about
+/// 0.1 ms) overlaps the first job instead of delaying it. poolrun must not have threads when it
+/// calls start().
 class Guardian {
  public:
   Guardian() = default;
@@ -20,19 +25,27 @@ class Guardian {
   Guardian& operator=(const Guardian&) = delete;
   ~Guardian();  ///< says goodbye (the guardian exits without killing anything)
 
-  /// Forks the guardian. Returns an errno error code on failure (poolrun then runs without one).
+  /// Creates the pipe. Returns an errno error code on failure (poolrun then runs without one).
+  std::error_code prepare();
+
+  /// Forks the guardian (once; later calls do nothing). Returns an errno error code on failure
+  /// (poolrun then runs without one). Calls prepare() itself if needed.
   std::error_code start();
 
-  /// Tells the guardian that process group `pgid` runs / has ended. No-ops when not started.
+  /// Tells the guardian that process group `pgid` runs / has ended. No-ops without a pipe.
   void watch(int pgid);
   void unwatch(int pgid);
+
+  /// True once start() forked the guardian.
+  bool started() const { return pid_ > 0; }
 
   /// The guardian's pid (for tests), or -1.
   int pid() const { return pid_; }
 
  private:
   void send(int value);
-  UniqueFd pipe_;
+  UniqueFd pipe_;   ///< write end
+  UniqueFd rpipe_;  ///< read end, until the guardian has it
   int pid_ = -1;
 };
 
