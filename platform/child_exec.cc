@@ -46,14 +46,28 @@ pid_t plain_fork() noexcept {
 #endif
 }
 
-/// Reports (stage, errno) to the parent and exits. The pipe is close-on-exec, so the parent sees
-/// either these 8 bytes or EOF (exec succeeded). A pipe write of <= PIPE_BUF bytes is atomic.
-[[noreturn]] POOLRUN_CHILD_PATH void child_fail(int err_fd, int stage, int err) noexcept {
+/// Where a child reports a failure to start: a close-on-exec pipe (fork: the parent sees these 8
+/// bytes or EOF once exec succeeded; a pipe write of <= PIPE_BUF bytes is atomic), or, for a
+/// vfork-style child, memory it shares with its suspended parent (as glibc's posix_spawn does): the
+/// parent resumes only when the child has exec'd or exited, so it reads a settled value, and no
+/// pipe is needed.
+struct ChildSink {
+  int fd = -1;
+  int* shared = nullptr;  ///< {stage, errno}; {0, 0} while nothing failed
+};
+
+/// Reports (stage, errno) to the parent and exits with 127.
+[[noreturn]] POOLRUN_CHILD_PATH void child_fail(const ChildSink& sink, int stage, int err) noexcept {
   const int msg[2] = {stage, err};
-  ssize_t n;
-  do {
-    n = ::write(err_fd, msg, sizeof msg);
-  } while (n < 0 && errno == EINTR);
+  if (sink.shared != nullptr) {
+    sink.shared[0] = stage;
+    sink.shared[1] = err;
+  } else {
+    ssize_t n;
+    do {
+      n = ::write(sink.fd, msg, sizeof msg);
+    } while (n < 0 && errno == EINTR);
+  }
   ::_exit(127);
 }
 
@@ -68,7 +82,7 @@ POOLRUN_CHILD_PATH int dup2_retry(int src, int dst) noexcept {
 
 /// The child between fork and exec. Only async-signal-safe calls (see child_exec.h). Runs with
 /// every signal blocked (the parent blocked them before forking).
-[[noreturn]] POOLRUN_CHILD_PATH void child_path(const ChildPlan& plan, int err_fd) noexcept {
+[[noreturn]] POOLRUN_CHILD_PATH void child_path(const ChildPlan& plan, const ChildSink& err_fd) noexcept {
   // 1. Own process group, so the engine can signal the job and its descendants as one; the parent
   //    makes the same call to close the race with an early kill(-pid).
   if (::setpgid(0, 0) != 0) child_fail(err_fd, kStageSetpgid, errno);
@@ -180,16 +194,59 @@ namespace {
 
 struct CloneArgs {
   const ChildPlan* plan;
-  int err_fd;
+  int failure[2];  ///< written by the child if it cannot exec: {stage, errno}
 };
 
 POOLRUN_CHILD_PATH int clone_entry(void* p) {
-  const auto* a = static_cast<const CloneArgs*>(p);
-  child_path(*a->plan, a->err_fd);
+  auto* a = static_cast<CloneArgs*>(p);
+  ChildSink sink;
+  sink.shared = a->failure;
+  child_path(*a->plan, sink);
 }
 
-/// Both entry points: fork (stack == nullptr) or clone(CLONE_VM | CLONE_VFORK) on `stack`.
-ForkExecResult start_child(const ChildPlan& plan, void* stack, size_t stack_size) noexcept {
+/// clone(CLONE_VM | CLONE_VFORK) on `stack`: the child runs in our memory while we are suspended,
+/// until it execs or exits, and reports a failure through that memory.
+ForkExecResult start_vfork_child(const ChildPlan& plan, void* stack, size_t stack_size) noexcept {
+  ForkExecResult res;
+  // Block every signal so no handler of the parent ever runs in the child; the child resets the
+  // dispositions and only then empties its mask.
+  sigset_t all, old;
+  sigfillset(&all);
+  ::pthread_sigmask(SIG_SETMASK, &all, &old);
+  // The child's signal handlers, fds, cwd and mask are its own (no CLONE_SIGHAND/FILES/FS), so the
+  // child path changes nothing of ours; it writes only its own stack, args.failure (and errno,
+  // read by nobody).
+  CloneArgs args = {&plan, {0, 0}};
+#ifdef POOLRUN_ASAN
+  __asan_unpoison_memory_region(stack, stack_size);  // whatever an earlier child left there
+#endif
+  char* top = static_cast<char*>(stack) + stack_size;
+  top -= reinterpret_cast<uintptr_t>(top) % 16;
+  const pid_t pid = ::clone(clone_entry, top, CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
+  const int fork_errno = errno;
+  ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  if (pid < 0) {
+    res.stage = kStageFork;
+    res.error = fork_errno;
+    return res;
+  }
+  // The child made its process group itself before exec, and we resumed only after that.
+  const int stage = __atomic_load_n(&args.failure[0], __ATOMIC_ACQUIRE);
+  if (stage != kStageNone) {
+    // It failed and is exiting with 127: reap it here, so it is never reported by collect().
+    int status;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    res.stage = stage;
+    res.error = __atomic_load_n(&args.failure[1], __ATOMIC_ACQUIRE);
+    return res;
+  }
+  res.pid = pid;
+  return res;
+}
+
+/// fork, then the child path; a failure comes back through a close-on-exec pipe.
+ForkExecResult start_fork_child(const ChildPlan& plan) noexcept {
   ForkExecResult res;
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) {
@@ -217,21 +274,11 @@ ForkExecResult start_child(const ChildPlan& plan, void* stack, size_t stack_size
   sigset_t all, old;
   sigfillset(&all);
   ::pthread_sigmask(SIG_SETMASK, &all, &old);
-  pid_t pid;
-  if (stack == nullptr) {
-    pid = plain_fork();
-    if (pid == 0) child_path(plan, fds[1]);
-  } else {
-    // The child runs on `stack` in our memory; we are suspended until it execs or exits. Its
-    // signal handlers, fds, cwd and mask are its own (no CLONE_SIGHAND/FILES/FS), so the child
-    // path changes nothing of ours; it writes only its own stack (and errno, read by nobody).
-    CloneArgs args = {&plan, fds[1]};
-#ifdef POOLRUN_ASAN
-    __asan_unpoison_memory_region(stack, stack_size);  // whatever an earlier child left there
-#endif
-    char* top = static_cast<char*>(stack) + stack_size;
-    top -= reinterpret_cast<uintptr_t>(top) % 16;
-    pid = ::clone(clone_entry, top, CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
+  const pid_t pid = plain_fork();
+  if (pid == 0) {
+    ChildSink sink;
+    sink.fd = fds[1];
+    child_path(plan, sink);
   }
   const int fork_errno = errno;
   ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
@@ -270,10 +317,10 @@ ForkExecResult start_child(const ChildPlan& plan, void* stack, size_t stack_size
 
 }  // namespace
 
-ForkExecResult fork_exec(const ChildPlan& plan) noexcept { return start_child(plan, nullptr, 0); }
+ForkExecResult fork_exec(const ChildPlan& plan) noexcept { return start_fork_child(plan); }
 
 ForkExecResult vfork_exec(const ChildPlan& plan, void* stack, size_t stack_size) noexcept {
-  return start_child(plan, stack, stack_size);
+  return start_vfork_child(plan, stack, stack_size);
 }
 
 }  // namespace poolrun::platform::detail
