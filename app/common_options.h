@@ -3,7 +3,11 @@
 #pragma once
 #include <CLI/CLI.hpp>
 
+#include <string>
+#include <utility>
+
 #include "core/config.h"
+#include "core/errors.h"
 
 namespace poolrun::app {
 
@@ -27,6 +31,15 @@ void apply_report_options(const Options& o, core::RunConfig& c) {
     c.joblog_append = true;
     c.joblog_path.erase(0, 1);
   }
+  // "-" is stdout for each of them (as GNU parallel's --joblog -); two reports in one file would
+  // overwrite each other.
+  const std::pair<const char*, const std::string*> paths[] = {
+      {"--json", &c.json_path}, {"--jsonl", &c.jsonl_path}, {"--joblog", &c.joblog_path}};
+  for (std::size_t i = 0; i < 3; ++i)
+    for (std::size_t k = i + 1; k < 3; ++k)
+      if (!paths[i].second->empty() && *paths[i].second != "-" && *paths[i].second == *paths[k].second)
+        throw poolrun::UsageError(std::string(paths[i].first) + " and " + paths[k].first + " name the same file '" +
+                               *paths[i].second + "'; give each report its own file");
 }
 
 /// Binds --start-method, -v/--verbose and -q/--quiet to `o.start_method`, `o.verbose`, `o.quiet`.

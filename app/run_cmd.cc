@@ -233,6 +233,8 @@ core::RunConfig make_run_config(const RunOptions& o, const std::vector<std::stri
   c.retry_failed = o.retry_failed;
   if ((o.resume || o.resume_failed || o.retry_failed)) {
     if (c.joblog_path.empty()) throw UsageError("--resume, --resume-failed and --retry-failed need --joblog FILE");
+    if (c.joblog_path == "-")
+      throw UsageError("--resume, --resume-failed and --retry-failed read the joblog: it must be a file, not '-'");
     c.joblog_append = true;  // the earlier rows stay: they are what the next resume reads
   }
   if (!o.termseq.empty()) c.termseq = parse_termseq(o.termseq);

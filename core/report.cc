@@ -90,9 +90,10 @@ json config_to_json(const RunConfig& c) {
           {"start_method", start_method_name(c.start_method)}};
 }
 
+/// "-" is poolrun's stdout (as GNU parallel's --joblog -); anything else a file.
 platform::UniqueFd open_report(const std::string& path, bool append) {
   std::error_code ec;
-  auto fd = platform::open_write(path, append, ec);
+  auto fd = path == "-" ? platform::dup_cloexec(1, ec) : platform::open_write(path, append, ec);
   if (ec) throw InputError(path + ": cannot open report file: " + ec.message());
   return fd;
 }

@@ -74,6 +74,12 @@ bool readable_now(int fd) {
   return ::poll(&pfd, 1, 0) == 1;
 }
 
+UniqueFd dup_cloexec(int fd, std::error_code& ec) {
+  int d = ::fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  if (d < 0) ec = errc(errno);
+  return UniqueFd(d);
+}
+
 UniqueFd open_dev_null(std::error_code& ec) {
   int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (fd < 0) ec = errc(errno);

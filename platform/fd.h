@@ -59,6 +59,10 @@ long read_some(int fd, char* buf, std::size_t cap);
 /// timeout. False on any poll() error.
 bool readable_now(int fd);
 
+/// A close-on-exec duplicate of `fd` (F_DUPFD_CLOEXEC, above 2). Returns an invalid fd and sets `ec`
+/// on failure.
+UniqueFd dup_cloexec(int fd, std::error_code& ec);
+
 /// Opens /dev/null for reading, close-on-exec. Returns an invalid fd and sets `ec` on failure.
 UniqueFd open_dev_null(std::error_code& ec);
 

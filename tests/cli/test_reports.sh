@@ -235,4 +235,25 @@ run --json "$T/nodir/report.json" echo ::: a
 check_rc unwritable[--json].status 255 "$RC"
 check_match unwritable[--json].names_file 'nodir/report.json' "$ERR"
 
+# "-" is stdout (as GNU parallel's --joblog -): the header, then a row per job, beside the output.
+run --joblog - -j1 echo ::: a b
+check_rc joblog_stdout.status 0 "$RC"
+check joblog_stdout.header "Seq	Host	Starttime	JobRuntime	Send	Receive	Exitval	Signal	Command" "$(head -n 1 "$T/out")"
+check joblog_stdout.rows "echo a
+echo b" "$(awk -F'\t' 'NF == 9 && NR > 1 {print $9}' "$T/out")"
+check joblog_stdout.output "a
+b" "$(awk -F'\t' 'NF == 1' "$T/out")"
+check_cmd joblog_stdout.no_file "a file named - was written" test ! -e -
+run --jsonl - echo ::: a
+check jsonl_stdout.lines 3 "$(wc -l <"$T/out")"
+check jsonl_stdout.summary true "$(tail -n 1 "$T/out" | jq -c '.summary.jobs == 1')"
+# Two reports naming one file would overwrite each other: refused before any job runs.
+run --json same.out --jsonl same.out echo ::: a
+check_rc same_file.status 255 "$RC"
+check_match same_file.message "--json and --jsonl name the same file 'same.out'" "$ERR"
+check_cmd same_file.nothing_ran "a job ran" test -z "$OUT"
+run --resume --joblog - echo ::: a
+check_rc resume_stdout.status 255 "$RC"
+check_match resume_stdout.message "must be a file, not '-'" "$ERR"
+
 finish
