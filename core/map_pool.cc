@@ -31,9 +31,11 @@ using platform::UniqueFd;
 constexpr std::size_t kReadChunk = 256 * 1024;        // one read of the input or of a worker
 constexpr std::size_t kPipeSize = 256 * 1024;         // pipe capacity asked for, both directions
 constexpr std::size_t kStartDepth = 2;                // chunks in flight per worker at first
-constexpr std::size_t kMaxDepth = 1024;               // ... at most, after starvation doubled it
+constexpr std::size_t kMaxDepth = 16384;              // ... at most, after starvation raised it
 constexpr std::uint64_t kMaxInflightBytes = 4u << 20;  // input bytes in flight per worker
-constexpr double kStarveS = 0.02;                     // no output for this long: starved
+constexpr double kStarveS = 0.01;                     // no output for this long: starved
+constexpr std::size_t kDepthGrowth = 4;               // starved: depth *= this
+constexpr double kStreamFlushS = 0.2;                 // waiting for input this long: flush
 constexpr std::uint64_t kTokenSignals = 1;
 constexpr std::uint64_t kTokenInput = 2;
 constexpr std::uint64_t kTokenLauncher = 3;
@@ -190,6 +192,7 @@ class MapPool {
   std::vector<Termination> terminations_;
   std::vector<ExitStatus> exits_;
   std::size_t workers_started_ = 0, recycled_ = 0;
+  std::size_t learned_depth_ = kStartDepth;  // the depth starved workers needed: fresh ones start there
 
   // Results.
   Stop stop_ = Stop::None;
@@ -398,6 +401,7 @@ void MapPool::start_worker(std::size_t slot) {
   auto w = std::make_unique<Worker>(rc_.delimiter);
   w->slot = slot;
   w->number = ++workers_started_;
+  w->depth = learned_depth_;
   Worker& ref = *w;
   workers_[slot - 1] = std::move(w);
   if (cfg_.init.empty()) return launch_worker(ref);
@@ -702,7 +706,9 @@ void MapPool::release() {
 }
 
 void MapPool::check_starved(double now) {
+  // Called right after pump(): a worker with room that got no chunk could not be fed.
   if (!work_left()) return;  // end of input: stdins close and buffered output flushes
+  const bool chunk_waiting = pending_ || !retry_.empty();
   for (auto& wp : workers_) {
     Worker* w = wp.get();
     if (!w || w->state != Worker::State::Running || w->closing || !w->in || w->inflight.empty() ||
@@ -710,18 +716,25 @@ void MapPool::check_starved(double now) {
       continue;
     double thr = kStarveS;
     if (w->completed > 0) thr = std::max(thr, 4 * (w->last_complete - w->first_write) / static_cast<double>(w->completed));
-    if (now - w->last_activity < thr) continue;
+    double quiet = now - w->last_activity;
+    if (quiet < thr) continue;
     if (platform::pipe_unread_bytes(w->in.get()) != 0) continue;  // still reading: slow, not starved
-    // The worker took all it was sent and answers nothing: it buffers its output. Send more; at
-    // the limit, close its stdin so it flushes (a fresh worker takes over).
-    if (w->depth < kMaxDepth && w->inflight_bytes < kMaxInflightBytes) {
-      w->depth *= 2;
+    // The worker took all it was sent and answers nothing: it buffers its output (or is slow).
+    bool room = w->inflight.size() < w->depth && w->inflight_bytes < kMaxInflightBytes;
+    if (!room && w->depth < kMaxDepth && w->inflight_bytes < kMaxInflightBytes) {
+      // Send it more: its buffer fills and it writes.
+      w->depth = std::min(kMaxDepth, w->depth * kDepthGrowth);
+      learned_depth_ = std::max(learned_depth_, w->depth);
       w->last_activity = now;
-    } else {
-      spdlog::debug("--map: worker {} holds its output back; closing its input to flush it", w->number);
-      ++recycled_;
-      close_in(*w);
+      continue;
     }
+    // It cannot get more (at its limit, or the ordered window is full), or the input has nothing
+    // for it yet (a slow stream: flush after a longer quiet time). Close its stdin so it writes
+    // what it holds; a fresh worker takes over.
+    if (room && !chunk_waiting && quiet < std::max(thr, kStreamFlushS)) continue;
+    spdlog::debug("--map: worker {} holds its output back; closing its input to flush it", w->number);
+    ++recycled_;
+    close_in(*w);
   }
 }
 
@@ -835,7 +848,6 @@ void MapPool::on_timers(double now) {
     t.next = now + rc_.termseq[t.step].wait_ms / 1000.0;
     ++i;
   }
-  check_starved(now);
 }
 
 int MapPool::next_timeout(double now) const {
@@ -989,6 +1001,8 @@ int MapPool::run() {
   double t0 = platform::monotonic_now(), start_wall = platform::wall_now();
   std::vector<platform::Ready> ready;
   for (;;) {
+    pump();
+    check_starved(platform::monotonic_now());
     pump();
     bool busy = std::any_of(workers_.begin(), workers_.end(), [](const auto& w) { return w != nullptr; });
     if (!busy && (stop_ != Stop::None || !work_left())) break;
