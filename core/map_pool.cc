@@ -101,6 +101,14 @@ class MapPool {
     budget_.limit = rc_.output_memory;
     budget_.spill = &spill_;
     slots_ = std::max<std::size_t>(1, rc_.jobs);
+    // Each worker holds two pipe ends (four fds while it starts); keep a reserve, as the engine.
+    std::size_t fds = platform::raise_fd_limit();
+    std::size_t reserve = fds < 128 ? 12 : 64;
+    std::size_t fit = fds > reserve + 4 ? (fds - reserve) / 4 : 1;
+    if (slots_ > fit) {
+      spdlog::warn("only {} file descriptors available: running {} worker(s) instead of {}", fds, fit, slots_);
+      slots_ = fit;
+    }
     workers_.resize(slots_);
     retries_ = std::max<std::size_t>(1, rc_.retries);
     window_ = std::max<std::size_t>(8192, 4 * slots_ * kMaxDepth);
