@@ -170,6 +170,17 @@ for sig in INT TERM; do
   reap "$m1"
 done
 
+# --- a worker's background descendant that keeps its stdout open is ended after the worker exits
+m3=$(marker 8503)
+seq 1 4 | run --map -j1 "cat; sleep $m3 &"
+check orphans.output "1 2 3 4" "$(echo $OUT)"
+check_rc orphans.status 0 "$RC"
+check_cmd orphans.descendant_ended "a worker's descendant outlived poolrun" wait_gone 2 "$m3"
+reap "$m3"
+# ordered output waits for a slow first chunk while the other worker runs far ahead
+seq 1 20000 | run --map -j2 --chunksize 100 'read x; [ "$x" = 1 ] && sleep 0.5; echo $x; cat'
+check_file order.slow_first_chunk <(seq 1 20000) "$T/out"
+
 # --- stdout closed by its reader: poolrun stops quietly, workers end
 m2=$(marker 8502)
 seq 1 100000 | timeout 20 "$P" --map -j2 --chunksize 10 "while read x; do echo \$x; done; sleep $m2" 2>epipe.err | head -3 >head.out
