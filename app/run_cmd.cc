@@ -54,6 +54,7 @@ void setup_run(CLI::App& app, RunOptions& o) {
   app.add_flag("--resume-failed", o.resume_failed, "Skip jobs the --joblog lists as succeeded; rerun the rest");
   app.add_flag("--retry-failed", o.retry_failed, "Rerun the failed commands of the --joblog (ignores the command line's command and inputs)");
   add_run_options(app, o);
+  add_map_options(app, o.map);
   // As GNU parallel (and getopt tools), an option given twice takes its last value, so aliases
   // such as `alias p='poolrun -j4'` can be overridden; -a and the flags accumulate.
   for (CLI::Option* opt : app.get_options()) {
@@ -286,11 +287,13 @@ int run_main(const RunOptions& o, const std::vector<std::string>& argv) {
   const char* shell = std::getenv("POOLRUN_SHELL");
   const char* method = std::getenv("POOLRUN_START_METHOD");
   core::RunConfig cfg = make_run_config(o, argv, shell ? shell : "", method ? method : "");
+  core::MapConfig map_cfg = make_map_config(o.map, o.map.map ? cfg : core::RunConfig{});
   std::error_code ec;
   auto launcher = platform::make_launcher(cfg.start_method, ec);
   if (!launcher)
     throw poolrun::SystemError(std::string("cannot start the ") + core::start_method_name(cfg.start_method) +
                             " launcher: " + ec.message());
+  if (o.map.map) return core::run_map(map_cfg, *launcher);
   return core::run_main_job(cfg, *launcher);
 }
 

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "app/map_options.h"
 #include "core/config.h"
 
 namespace poolrun::app {
@@ -40,6 +41,7 @@ struct RunOptions {
   int verbose = 0;
   bool quiet = false;
   std::vector<std::string> rest;  ///< command words and input groups (::: / ::::)
+  MapOptions map;                 ///< --map and its options
 };
 
 /// Binds the main job's options to `opt`.
