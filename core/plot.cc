@@ -1,4 +1,4 @@
-// SVG line charts (and, next, Gantt charts). See plot.h.
+// SVG line charts and Gantt charts. See plot.h.
 #include "core/plot.h"
 
 #include <fmt/format.h>
@@ -147,6 +147,17 @@ void marker(std::string& out, std::size_t shape, double x, double y, const char*
   out += '\n';
 }
 
+
+const char* bar_colour(BarStatus s) {
+  return s == BarStatus::succeeded ? "#4C78A8" : s == BarStatus::failed ? "#E45756" : "#F58518";
+}
+const char* bar_class(BarStatus s) {
+  return s == BarStatus::succeeded ? "succeeded" : s == BarStatus::failed ? "failed" : "killed";
+}
+const char* bar_legend(BarStatus s) {
+  return s == BarStatus::succeeded ? "succeeded" : s == BarStatus::failed ? "failed (exit status not 0)"
+                                                                          : "killed by a signal";
+}
 
 }  // namespace
 
@@ -315,6 +326,106 @@ std::string render_line_chart_svg(const LineChart& chart) {
     text(out, lx + 36, ly + 4, labels[i]);
   }
   out += "</g>\n</svg>\n";
+  return out;
+}
+
+std::string render_gantt_svg(const Gantt& gantt) {
+  const std::size_t n = gantt.rows.size();
+  double x_end = std::isfinite(gantt.x_end) ? std::max(gantt.x_end, 0.0) : 0.0;
+  double x_first = 0;
+  for (const auto& b : gantt.bars) {
+    if (b.row >= n) continue;
+    if (std::isfinite(b.end)) x_end = std::max(x_end, b.end);
+    if (std::isfinite(b.start)) x_end = std::max(x_end, b.start), x_first = std::min(x_first, b.start);
+  }
+  std::vector<double> xt = nice_ticks(x_first, x_end > x_first ? x_end : x_first + 1, 10);
+
+  // Lanes shrink with many rows; labels are thinned so that they keep ~12 px apart.
+  const double row_h = n <= 30 ? 22 : std::max(3.0, 660.0 / static_cast<double>(n));
+  std::size_t label_every = static_cast<std::size_t>(std::ceil(13.0 / row_h));
+  double label_w = 0;
+  for (std::size_t r = 0; r < n; r += label_every) label_w = std::max(label_w, text_width(gantt.rows[r], 11));
+  const double left = std::clamp(label_w + 16, 60.0, 220.0), plot_w = 880, right = 30;
+  const double top = 84, bottom = 52, plot_h = row_h * static_cast<double>(std::max<std::size_t>(n, 1));
+  const double width = left + plot_w + right, height = top + plot_h + bottom;
+  Scale sx{xt.front(), xt.back(), left, left + plot_w};
+  const double bar_pad = row_h >= 8 ? std::min(3.0, row_h * 0.15) : 0;
+
+  std::string out;
+  out.reserve(4096 + gantt.bars.size() * 160);
+  open_svg(out, width, height, gantt.title);
+  text(out, 12, 24, gantt.title, R"(font-size="16" font-weight="bold")");
+  text(out, 12, 44, gantt.summary, R"(class="summary" fill="#333333")");
+
+  // Legend: bar colours.
+  out += "<g class=\"legend\">\n";
+  double lx = 12;
+  for (BarStatus s : {BarStatus::succeeded, BarStatus::failed, BarStatus::killed}) {
+    fmt::format_to(std::back_inserter(out), R"(<rect x="{}" y="56" width="14" height="12" fill="{}"/>)", num(lx),
+                   bar_colour(s));
+    text(out, lx + 19, 66, bar_legend(s));
+    lx += 19 + text_width(bar_legend(s), 12) + 24;
+  }
+  out += "</g>\n";
+
+  // Lanes (alternating shades, so that idle time in a lane shows), grid, labels.
+  out += "<g class=\"lanes\">\n";
+  for (std::size_t r = 0; r < n; ++r)
+    fmt::format_to(std::back_inserter(out), R"(<rect x="{}" y="{}" width="{}" height="{}" fill="{}"/>)", num(left),
+                   num(top + row_h * static_cast<double>(r)), num(plot_w), num(row_h), r % 2 ? "#eef0f3" : "#f7f8fa");
+  out += "</g>\n<g stroke=\"#d0d0d0\" stroke-width=\"1\">\n";
+  for (double t : xt)
+    fmt::format_to(std::back_inserter(out), R"(<line x1="{0}" y1="{1}" x2="{0}" y2="{2}"/>)", num(sx(t)), num(top),
+                   num(top + plot_h + 5));
+  out += "</g>\n<g class=\"rows\" font-size=\"11\" fill=\"#333333\" text-anchor=\"end\">\n";
+  for (std::size_t r = 0; r < n; r += label_every)
+    text(out, left - 6, top + row_h * (static_cast<double>(r) + 0.5) + 4, gantt.rows[r]);
+  out += "</g>\n<g class=\"ticks\" fill=\"#333333\" text-anchor=\"middle\">\n";
+  double step = xt[1] - xt[0];
+  for (double t : xt) text(out, sx(t), top + plot_h + 19, tick_label(t, step));
+  out += "</g>\n";
+  text(out, left + plot_w / 2, top + plot_h + 42, gantt.x_label, R"(text-anchor="middle" font-size="13")");
+
+  // Bars, one group per status so that each colour is written once.
+  for (BarStatus s : {BarStatus::succeeded, BarStatus::failed, BarStatus::killed}) {
+    fmt::format_to(std::back_inserter(out), R"(<g fill="{}"{}>)", bar_colour(s),
+                   s == BarStatus::succeeded ? "" : R"( stroke="#7a1f1f" stroke-width="0.5")");
+    out += '\n';
+    for (const auto& b : gantt.bars) {
+      if (b.status != s || b.row >= n) continue;
+      double x0 = sx(std::isfinite(b.start) ? b.start : 0);
+      double x1 = sx(std::isfinite(b.end) ? std::max(b.end, b.start) : 0);
+      out += R"(<rect class="bar )";
+      out += bar_class(s);
+      out += R"(" x=")";
+      put_num(out, x0);
+      out += R"(" y=")";
+      put_num(out, top + row_h * static_cast<double>(b.row) + bar_pad);
+      out += R"(" width=")";
+      put_num(out, std::max(x1 - x0, 0.5));
+      out += R"(" height=")";
+      put_num(out, row_h - 2 * bar_pad);
+      if (b.tooltip.empty()) {
+        out += "\"/>\n";
+      } else {
+        out += "\"><title>";
+        out += xml_escape(b.tooltip);
+        out += "</title></rect>\n";
+      }
+    }
+    out += "</g>\n";
+  }
+
+  // Axis and the end line (everything after the last bar in a lane is idle time).
+  fmt::format_to(std::back_inserter(out),
+                 R"(<line x1="{0}" y1="{1}" x2="{2}" y2="{1}" stroke="#333333" stroke-width="1"/>)", num(left),
+                 num(top + plot_h), num(left + plot_w));
+  out += '\n';
+  fmt::format_to(std::back_inserter(out),
+                 R"(<line class="end" x1="{0}" y1="{1}" x2="{0}" y2="{2}" stroke="#333333" stroke-width="1" )"
+                 R"(stroke-dasharray="4,3"><title>end: {3} s</title></line>)",
+                 num(sx(x_end)), num(top - 4), num(top + plot_h), tick_label(x_end, 0.001));
+  out += "\n</svg>\n";
   return out;
 }
 

@@ -39,6 +39,37 @@ struct LineChart {
 /// Never throws except std::bad_alloc.
 std::string render_line_chart_svg(const LineChart& chart);
 
+/// How a job ended, for the colour of its bar.
+enum class BarStatus { succeeded, failed, killed };
+
+/// One bar of a Gantt chart: in row `row` (0-based index into Gantt::rows), from `start` to `end`
+/// (x units, normally seconds; end < start is drawn as end == start). `tooltip` is shown by viewers
+/// on hover (an SVG <title>); it may contain newlines.
+struct GanttBar {
+  std::size_t row = 0;
+  double start = 0, end = 0;
+  BarStatus status = BarStatus::succeeded;
+  std::string tooltip;
+};
+
+/// A Gantt chart: one horizontal lane per row (labelled on the left, top to bottom in the given
+/// order), bars placed on a shared x axis, a summary line under the title, and a legend of the bar
+/// colours. x_end, when greater than every bar's end, is where the x axis (and a dashed "end" line)
+/// stops, e.g. the end of the run, so that idle time at the end shows.
+struct Gantt {
+  std::string title, summary, x_label = "seconds since the first job started";
+  std::vector<std::string> rows;
+  std::vector<GanttBar> bars;
+  double x_end = 0;
+};
+
+/// Renders `gantt` as an SVG document. Lanes are 22 px high for up to 30 rows and shrink down to
+/// 3 px for many rows (labels are then thinned out); bars narrower than half a pixel are drawn half a
+/// pixel wide so that very short jobs stay visible. Bars with a row index outside `rows` are left out.
+/// Each bar is one <rect class="bar STATUS"> with a <title>; numbers are written with at most 2
+/// decimals, so 10 000 bars make a file of about 1-2 MB. Never throws except std::bad_alloc.
+std::string render_gantt_svg(const Gantt& gantt);
+
 /// Returns `text` escaped for XML character data and attribute values: & < > " ' become entities;
 /// control characters other than tab and newline, and bytes that are not valid UTF-8, become U+FFFD.
 std::string xml_escape(std::string_view text);

@@ -202,3 +202,76 @@ TEST_CASE("line charts of degenerate data still render sensibly", "[plot]") {
     CHECK(f.count("//*[@class=\"legend\"]/*[local-name()=\"text\"]") == 20);
   }
 }
+
+TEST_CASE("a Gantt chart has one lane per row and one bar per job, placed by time", "[plot]") {
+  plot::Gantt g;
+  g.title = "run <1>";
+  g.summary = "3 jobs & more";
+  g.rows = {"slot 1", "slot 2"};
+  g.bars = {{0, 0.0, 1.0, plot::BarStatus::succeeded, "#1 a"},
+            {1, 0.2, 3.0, plot::BarStatus::failed, "#2 <b> & \"c\""},
+            {0, 1.5, 2.0, plot::BarStatus::killed, "#3\nkilled"},
+            {7, 0.0, 1.0, plot::BarStatus::succeeded, "row out of range: left out"}};
+  g.x_end = 4;
+  std::string svg = plot::render_gantt_svg(g);
+  SvgFile f(svg);
+  REQUIRE(f.lint() == "");
+  CHECK(f.count("//*[@class=\"lanes\"]/*") == 2);
+  CHECK(f.count("//*[starts-with(@class,\"bar \")]") == 3);
+  CHECK(f.count("//*[@class=\"bar failed\"]") == 1);
+  CHECK(f.count("//*[@class=\"bar killed\"]") == 1);
+  CHECK(f.xpath("string(//*[@class=\"bar failed\"]/*)") == "#2 <b> & \"c\"");
+  CHECK(f.xpath("string(//*[@class=\"summary\"])") == "3 jobs & more");
+  CHECK(f.count("//*[@class=\"rows\"]/*") == 2);
+  // Bars by time: the later start is further right, the longer job wider, lanes top to bottom.
+  auto x = attr_values(svg, "rect", "x", "bar"), y = attr_values(svg, "rect", "y", "bar"),
+       w = attr_values(svg, "rect", "width", "bar");
+  REQUIRE(x.size() == 3);  // document order: succeeded, failed, killed
+  CHECK(x[0] < x[1]);
+  CHECK(x[1] < x[2]);
+  CHECK(w[1] > w[0]);
+  CHECK(y[1] > y[0]);
+  CHECK(y[2] == y[0]);
+  CHECK(std::abs(w[0] / (w[1]) - 1.0 / 2.8) < 0.01);  // widths proportional to durations
+  // The end line sits at x_end, right of every bar.
+  auto end = attr_values(svg, "line", "x1", "end");
+  REQUIRE(end.size() == 1);
+  CHECK(end[0] > x[1] + w[1]);
+}
+
+TEST_CASE("Gantt charts of degenerate and large inputs", "[plot]") {
+  SECTION("no rows, no bars") {
+    plot::Gantt g;
+    SvgFile f(plot::render_gantt_svg(g));
+    CHECK(f.lint() == "");
+    CHECK(f.count("//*[starts-with(@class,\"bar \")]") == 0);
+  }
+  SECTION("zero-length and reversed bars stay visible") {
+    plot::Gantt g;
+    g.rows = {"only"};
+    g.bars = {{0, 0, 0, plot::BarStatus::succeeded, ""}, {0, 2, 1, plot::BarStatus::failed, "rev"}};
+    std::string svg = plot::render_gantt_svg(g);
+    SvgFile f(svg);
+    CHECK(f.lint() == "");
+    for (double w : attr_values(svg, "rect", "width", "bar")) CHECK(w >= 0.5);
+    CHECK(svg.find("nan") == std::string::npos);
+  }
+  SECTION("10 000 bars on 100 lanes: compact, well-formed, labels thinned") {
+    plot::Gantt g;
+    for (int r = 0; r < 100; ++r) g.rows.push_back("slot " + std::to_string(r + 1));
+    for (int i = 0; i < 10000; ++i)
+      g.bars.push_back({static_cast<std::size_t>(i % 100), i / 100 * 0.01, i / 100 * 0.01 + 0.009,
+                        i % 97 ? plot::BarStatus::succeeded : plot::BarStatus::failed,
+                        "#" + std::to_string(i + 1) + " on slot " + std::to_string(i % 100 + 1) + ": sleep 0.01"});
+    std::string svg = plot::render_gantt_svg(g);
+    CHECK(svg.size() < 2'500'000);
+    SvgFile f(svg);
+    CHECK(f.lint() == "");
+    CHECK(f.count("//*[starts-with(@class,\"bar \")]") == 10000);
+    CHECK(f.count("//*[@class=\"lanes\"]/*") == 100);
+    int labels = f.count("//*[@class=\"rows\"]/*");
+    CHECK(labels > 10);
+    CHECK(labels < 100);
+    CHECK(std::stod(f.xpath("string(/*/@height)")) < 1000);
+  }
+}
