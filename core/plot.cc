@@ -231,7 +231,7 @@ std::string render_line_chart_svg(const LineChart& chart) {
     labels.push_back(chart.series[i].label.empty() ? fmt::format("series {}", i + 1) : chart.series[i].label);
   if (chart.ideal_line) labels.push_back("ideal (y = x)");
   for (const auto& l : labels) legend_w = std::max(legend_w, text_width(l, 12));
-  legend_w = labels.empty() ? 20 : std::clamp(legend_w + 50, 120.0, 360.0);
+  legend_w = labels.empty() ? 20 : std::clamp(legend_w + 70, 130.0, 380.0);
   const double plot_w = 560, plot_h = 340, left = 80, top = 50, bottom = 60;
   const double width = left + plot_w + legend_w, height = top + plot_h + bottom;
   Scale sx{xt.front(), xt.back(), left, left + plot_w};

@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "core/plot.h"
 
 namespace plot = poolrun::core::plot;
@@ -194,7 +196,7 @@ TEST_CASE("line charts of degenerate data still render sensibly", "[plot]") {
   }
   SECTION("hostile labels and many series") {
     plot::LineChart c{"t\x01<", "x]]>", "y&", {}};
-    for (int i = 0; i < 20; ++i) c.series.push_back({"s\xFF<" + std::to_string(i) + ">", {{0, double(i)}, {1, 1e9}}});
+    for (int i = 0; i < 20; ++i) c.series.push_back({fmt::format("s\xFF<{}>", i), {{0, double(i)}, {1, 1e9}}});
     std::string svg = plot::render_line_chart_svg(c);
     SvgFile f(svg);
     CHECK(f.lint() == "");
@@ -258,11 +260,11 @@ TEST_CASE("Gantt charts of degenerate and large inputs", "[plot]") {
   }
   SECTION("10 000 bars on 100 lanes: compact, well-formed, labels thinned") {
     plot::Gantt g;
-    for (int r = 0; r < 100; ++r) g.rows.push_back("slot " + std::to_string(r + 1));
+    for (int r = 0; r < 100; ++r) g.rows.push_back(fmt::format("slot {}", r + 1));
     for (int i = 0; i < 10000; ++i)
       g.bars.push_back({static_cast<std::size_t>(i % 100), i / 100 * 0.01, i / 100 * 0.01 + 0.009,
                         i % 97 ? plot::BarStatus::succeeded : plot::BarStatus::failed,
-                        "#" + std::to_string(i + 1) + " on slot " + std::to_string(i % 100 + 1) + ": sleep 0.01"});
+                        fmt::format("#{} on slot {}: sleep 0.01", i + 1, i % 100 + 1)});
     std::string svg = plot::render_gantt_svg(g);
     CHECK(svg.size() < 2'500'000);
     SvgFile f(svg);
