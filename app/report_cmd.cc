@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <exception>
 
+#include "core/chart_json.h"
 #include "core/errors.h"
 #include "core/plot.h"
 #include "core/timeline.h"
@@ -14,19 +15,19 @@ namespace poolrun::app {
 
 namespace {
 
-int fail(const std::string& msg) {
-  std::fprintf(stderr, "poolrun: report timeline: %s\n", msg.c_str());
+int fail(const std::string& sub, const std::string& msg) {
+  std::fprintf(stderr, "poolrun: report %s: %s\n", sub.c_str(), msg.c_str());
   return 255;
 }
 
-std::string read_report(const std::string& path) {
+std::string read_input(const std::string& path, const char* what) {
   std::string name = path == "-" ? "<stdin>" : path;
   platform::UniqueFd owned;
   int fd = 0;
   if (path != "-") {
     std::error_code ec;
     owned = platform::open_read(path, ec);
-    if (ec) throw InputError(path + ": cannot open the report: " + ec.message());
+    if (ec) throw InputError(path + ": cannot open the " + what + ": " + ec.message());
     fd = owned.get();
   }
   std::string text;
@@ -64,6 +65,11 @@ int report_main(const std::vector<std::string>& argv) {
       ->required()
       ->type_name("RUN.json");
   timeline->add_option("--svg", svg, "Write the chart as SVG to FILE (- : stdout)")->required()->type_name("FILE");
+  CLI::App* chart = app.add_subcommand(
+      "chart", "A line chart of a JSON description: {\"title\", \"x_label\", \"y_label\", \"ideal_line\", "
+               "\"series\": [{\"label\", \"points\": [[x, y], ...]}]}");
+  chart->add_option("spec", input, "The chart's JSON description (- : stdin)")->required()->type_name("CHART.json");
+  chart->add_option("--svg", svg, "Write the chart as SVG to FILE (- : stdout)")->required()->type_name("FILE");
   try {
     app.parse(std::vector<std::string>(argv.rbegin(), argv.rend() - 2));  // CLI11 pops from the back
   } catch (const CLI::Success& e) {
@@ -72,13 +78,22 @@ int report_main(const std::vector<std::string>& argv) {
     std::fprintf(stderr, "poolrun: report: %s\n", e.what());
     return 255;
   }
+  const std::string name = input == "-" ? "<stdin>" : input;
+  if (chart->parsed()) {
+    try {
+      write_svg(svg, core::plot::render_line_chart_svg(core::line_chart_from_json(read_input(input, "chart"), name)));
+      return 0;
+    } catch (const std::exception& e) {
+      return fail("chart", e.what());
+    }
+  }
   try {
-    core::Timeline t = core::timeline_from_report(read_report(input), input == "-" ? "<stdin>" : input);
+    core::Timeline t = core::timeline_from_report(read_input(input, "report"), name);
     write_svg(svg, core::plot::render_gantt_svg(t.gantt));
     if (svg != "-") std::printf("%s: %s\n", svg.c_str(), t.gantt.summary.c_str());
     return 0;
   } catch (const std::exception& e) {
-    return fail(e.what());
+    return fail("timeline", e.what());
   }
 }
 

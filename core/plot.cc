@@ -364,7 +364,7 @@ std::string render_gantt_svg(const Gantt& gantt) {
     fmt::format_to(std::back_inserter(out), R"(<rect x="{}" y="56" width="14" height="12" fill="{}"/>)", num(lx),
                    bar_colour(s));
     text(out, lx + 19, 66, bar_legend(s));
-    lx += 19 + text_width(bar_legend(s), 12) + 24;
+    lx += 19 + text_width(bar_legend(s), 12) + 16;
   }
   out += "</g>\n";
 
@@ -388,8 +388,9 @@ std::string render_gantt_svg(const Gantt& gantt) {
 
   // Bars, one group per status so that each colour is written once.
   for (BarStatus s : {BarStatus::succeeded, BarStatus::failed, BarStatus::killed}) {
-    fmt::format_to(std::back_inserter(out), R"(<g fill="{}"{}>)", bar_colour(s),
-                   s == BarStatus::succeeded ? "" : R"( stroke="#7a1f1f" stroke-width="0.5")");
+    // A thin white outline separates jobs that follow each other without a gap in one lane.
+    fmt::format_to(std::back_inserter(out), R"(<g fill="{}" stroke="#ffffff" stroke-width="{}">)", bar_colour(s),
+                   row_h >= 8 ? "0.75" : "0.25");
     out += '\n';
     for (const auto& b : gantt.bars) {
       if (b.status != s || b.row >= n) continue;

@@ -88,6 +88,22 @@ bad "no report" 'report is required' --svg out.svg
 run report timeline run.json --svg nodir/out.svg
 check_rc "unwritable --svg: status 255" 255 "$RC"
 check_match "unwritable --svg: names the file" '^poolrun: report timeline: nodir/out\.svg: cannot create the SVG file' "$ERR"
+# --- report chart: a line chart of a JSON description
+cat >chart.json <<'JSON'
+{"title": "a <b> & c", "x_label": "slots", "y_label": "speed-up", "ideal_line": true,
+ "series": [{"label": "one", "points": [[1, 1], [2, 1.9], [4, 3.5]]}, {"label": "two", "points": [[1, 1], [4, 2]]}]}
+JSON
+run report chart chart.json --svg chart.svg
+check_rc "report chart exits 0" 0 "$RC"
+check "report chart: well-formed" "" "$(xmllint --noout chart.svg 2>&1)"
+check "report chart: one line per series" 2 "$(xp 'count(//*[local-name()="polyline"])' chart.svg)"
+check "report chart: the title, escaped and read back" "a <b> & c" "$(xp 'string(//*[local-name()="title"][1])' chart.svg)"
+run report chart chart.json --svg -
+check "report chart --svg - writes the same SVG" "$(cat chart.svg)" "$OUT"
+run report chart run.json --svg out.svg
+check_rc "report chart of a run report: status 255" 255 "$RC"
+check "report chart of a run report: one line" 'poolrun: report chart: run.json: unknown key "argv"' "$ERR"
+
 run report
 check_rc "report without a subcommand: status 255" 255 "$RC"
 run report timeline --help

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "core/chart_json.h"
 #include "core/errors.h"
 #include "core/timeline.h"
 
@@ -133,4 +134,33 @@ TEST_CASE("files that are not a poolrun --json report give a clear InputError", 
   CHECK(error_of(r.dump()) == "run.json: jobs[1]: \"slot\" -1 is out of range");
   r["jobs"][1] = 7;
   CHECK(error_of(r.dump()) == "run.json: jobs[1]: not an object");
+}
+
+TEST_CASE("line_chart_from_json reads a chart description and names what is wrong", "[timeline]") {
+  auto c = poolrun::core::line_chart_from_json(
+      R"({"title": "t", "x_label": "x", "y_label": "y", "ideal_line": true,
+          "series": [{"label": "a", "points": [[1, 2], [3, 4.5]]}, {"points": []}]})",
+      "c.json");
+  CHECK(c.title == "t");
+  CHECK(c.ideal_line);
+  REQUIRE(c.series.size() == 2);
+  CHECK(c.series[0].label == "a");
+  REQUIRE(c.series[0].points.size() == 2);
+  CHECK(c.series[0].points[1].x == 3);
+  CHECK(c.series[0].points[1].y == 4.5);
+  CHECK(c.series[1].points.empty());
+  auto err = [](const std::string& text) {
+    try {
+      poolrun::core::line_chart_from_json(text, "c.json");
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string("(no error)");
+  };
+  CHECK(err("nope").rfind("c.json: not JSON: ", 0) == 0);
+  CHECK(err("{}") == "c.json: no \"series\" array");
+  CHECK(err(R"({"series": [], "colour": 1})") == "c.json: unknown key \"colour\"");
+  CHECK(err(R"({"series": [], "title": 3})") == "c.json: \"title\" is not a string");
+  CHECK(err(R"({"series": [{"points": [[1, 2], [3]]}]})") == "c.json: series[0].points[1]: not [x, y] with two numbers");
+  CHECK(err(R"({"series": [{"label": "a"}]})") == "c.json: series[0]: no \"points\" array");
 }
