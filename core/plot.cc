@@ -199,12 +199,15 @@ std::vector<double> nice_ticks(double lo, double hi, int target) {
     lo -= pad;
     hi += pad;
   }
-  target = std::max(2, target);
+  lo = std::max(lo, -1e300), hi = std::min(hi, 1e300);  // hi - lo stays finite
+  target = std::clamp(target, 2, 100);
   double step = nice_step((hi - lo) / target);
   double first = std::floor(lo / step + 1e-9) * step;
   double last = std::ceil(hi / step - 1e-9) * step;
   std::vector<double> ticks;
-  auto n = static_cast<long>(std::llround((last - first) / step));
+  double steps = (last - first) / step;
+  if (!std::isfinite(first) || !std::isfinite(last) || !(steps >= 1 && steps <= 1000)) return {lo, hi};
+  auto n = static_cast<long>(std::llround(steps));
   for (long i = 0; i <= n; ++i) ticks.push_back(first + static_cast<double>(i) * step);
   if (ticks.size() < 2) ticks.push_back(first + step);
   return ticks;

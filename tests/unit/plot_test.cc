@@ -194,6 +194,17 @@ TEST_CASE("line charts of degenerate data still render sensibly", "[plot]") {
     CHECK(svg.find("nan") == std::string::npos);
     CHECK(svg.find("inf") == std::string::npos);
   }
+  SECTION("extreme values") {
+    plot::LineChart c{"huge", "x", "y", {{"s", {{-1.7e308, 1e-320}, {1.7e308, -1.7e308}, {0, 5e-324}}}}};
+    std::string svg = plot::render_line_chart_svg(c);
+    SvgFile f(svg);
+    CHECK(f.lint() == "");
+    CHECK(f.count("//*[local-name()=\"polyline\"]") == 1);
+    CHECK(svg.find("nan") == std::string::npos);
+    auto t = plot::nice_ticks(-1.7e308, 1.7e308);
+    CHECK(t.size() >= 2);
+    for (double v : t) CHECK(std::isfinite(v));
+  }
   SECTION("hostile labels and many series") {
     plot::LineChart c{"t\x01<", "x]]>", "y&", {}};
     for (int i = 0; i < 20; ++i) c.series.push_back({fmt::format("s\xFF<{}>", i), {{0, double(i)}, {1, 1e9}}});
