@@ -75,7 +75,11 @@ int report_main(const std::vector<std::string>& argv) {
   } catch (const CLI::Success& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "poolrun: report: %s\n", e.what());
+    const std::string sub = argv.size() >= 3 ? argv[2] : "";
+    if (sub == "timeline" || sub == "chart") return fail(sub, e.what());
+    if (!sub.empty() && sub[0] != '-')
+      return fail(sub, "no such subcommand; there are: timeline, chart (see poolrun report --help)");
+    std::fprintf(stderr, "poolrun: report: a subcommand is needed: timeline or chart (see poolrun report --help)\n");
     return 255;
   }
   const std::string name = input == "-" ? "<stdin>" : input;

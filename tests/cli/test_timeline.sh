@@ -83,7 +83,7 @@ bad "not JSON" 'text\.txt: not JSON: ' text.txt --svg out.svg
 bad "other JSON" 'other\.json: not a poolrun --json report' other.json --svg out.svg
 bad "a --jsonl file" 'run\.jsonl: a --jsonl file; the timeline reads the report of --json FILE' run.jsonl --svg out.svg
 bad "a bad job record" 'badjob\.json: jobs\[1\]: "start" is not a number' badjob.json --svg out.svg
-bad "no --svg" '--svg is required' run.json
+bad "no --svg" 'timeline: --svg is required' run.json
 bad "no report" 'report is required' --svg out.svg
 run report timeline run.json --svg nodir/out.svg
 check_rc "unwritable --svg: status 255" 255 "$RC"
@@ -106,6 +106,10 @@ check "report chart of a run report: one line" 'poolrun: report chart: run.json:
 
 run report
 check_rc "report without a subcommand: status 255" 255 "$RC"
+check_match "report without a subcommand: says which there are" '^poolrun: report: a subcommand is needed: timeline or chart' "$ERR"
+run report gantt x.json
+check_rc "report with an unknown subcommand: status 255" 255 "$RC"
+check_match "report with an unknown subcommand: names it" "^poolrun: report gantt: no such subcommand" "$ERR"
 run report timeline --help
 check_rc "report timeline --help exits 0" 0 "$RC"
 check_match "--help lists --svg" '--svg' "$OUT"
