@@ -42,13 +42,17 @@ void put_num(std::string& out, double v) {
   double r = std::round(v * 100) / 100;
   if (r == 0) r = 0;  // no "-0"
   if (r == std::floor(r) && std::abs(r) < 1e15) {
-    fmt::format_to(std::back_inserter(out), "{}", static_cast<long long>(r));
+    char buf[24];
+    auto res = fmt::format_to_n(buf, sizeof buf, "{}", static_cast<long long>(r));
+    out.append(buf, std::min(res.size, sizeof buf));
     return;
   }
-  std::string s = fmt::format("{:.2f}", r);
-  while (!s.empty() && s.back() == '0') s.pop_back();
-  if (!s.empty() && s.back() == '.') s.pop_back();
-  out += s;
+  char buf[64];
+  auto res = fmt::format_to_n(buf, sizeof buf, "{:.2f}", r);
+  std::size_t n = std::min(res.size, sizeof buf);
+  while (n > 0 && buf[n - 1] == '0') --n;
+  if (n > 0 && buf[n - 1] == '.') --n;
+  out.append(buf, n);
 }
 
 std::string num(double v) {
