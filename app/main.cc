@@ -12,6 +12,7 @@
 
 #include "app/batch_cmd.h"
 #include "app/completion_cmd.h"
+#include "app/report_cmd.h"
 #include "app/run_cmd.h"
 #include "core/errors.h"
 #include "platform/system.h"
@@ -60,6 +61,7 @@ int main(int argc, char** argv) {
   poolrun::platform::ensure_stdio_open();
   std::vector<std::string> args(argv, argv + argc);
   if (args.size() >= 2 && args[1] == "batch") return batch_main(args);
+  if (args.size() >= 2 && args[1] == "report") return poolrun::app::report_main(args);
   CLI::App app{"poolrun: run a command over many inputs in parallel (GNU parallel compatible)", "poolrun"};
   app.set_version_flag("--version", std::string("poolrun ") + POOLRUN_VERSION);
   app.footer("Examples:\n  find . -name '*.txt' | poolrun gzip -k {}\n  poolrun -k echo {} ::: a b c\n"
