@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "app/pipe_options.h"
 #include "core/config.h"
 
 namespace poolrun::app {
@@ -39,6 +40,7 @@ struct RunOptions {
   bool resume = false, resume_failed = false, retry_failed = false;
   int verbose = 0;
   bool quiet = false;
+  PipeOptions pipe;               ///< --pipe, --pipepart and their options
   std::vector<std::string> rest;  ///< command words and input groups (::: / ::::)
 };
 

@@ -17,6 +17,8 @@
 #include "core/joblog.h"
 #include "core/main_source.h"
 #include "core/output.h"
+#include "core/pipe_source.h"
+#include "platform/feed_io.h"
 #include "core/progress.h"
 #include "core/quote.h"
 #include "core/report.h"
@@ -36,6 +38,7 @@ constexpr std::uint64_t kTokenSignals = 1;
 constexpr std::uint64_t kTokenInput = 2;
 constexpr std::uint64_t kTokenLauncher = 3;
 constexpr std::uint64_t kTokenJobBase = 16;  // job streams: kTokenJobBase + slot * 2 + stream
+constexpr std::uint64_t kTokenFeedBase = 1ull << 48;  // job stdin feeds: kTokenFeedBase + slot
 
 /// Why the run stopped starting new jobs.
 enum class Stop { None, Hangup, Halt, Signal, Pipe, InputError };
@@ -49,6 +52,8 @@ struct Job {
   double start_mono = 0, start_wall = 0, end_mono = 0, end_wall = 0;
   UniqueFd pipes[2];      // stdout, stderr read ends
   UniqueFd results[2];    // --results: this job's stdout and stderr files
+  UniqueFd feed;          // --pipe: the write end of the job's stdin pipe, while feeding it
+  bool feed_waiting = false;  // --round-robin: fed all it had; waits for the next chunk
   HeldOutput held[2];     // grouped output, or a non-live -k --line-buffer job's output
   HeldOutput partial[2];  // --line-buffer: the unfinished last line
   bool at_line_start[2] = {true, true};
@@ -115,6 +120,8 @@ class Engine {
   void on_signals();
   void on_exits();
   void on_stream(std::size_t slot, int stream);
+  void on_feed(std::size_t slot);
+  void close_feed(Job& job);
   void on_timers(double now);
   int next_timeout(double now) const;
   // Output.
@@ -258,7 +265,7 @@ void Engine::start_jobs() {
     dry_buf_.clear();
   }
   // Watch the input only while it is needed: a level-triggered fd left in the loop would spin.
-  bool want = pending && stop_ == Stop::None && source_.wait_fd() >= 0;
+  bool want = (pending || source_.wants_input()) && stop_ == Stop::None && source_.wait_fd() >= 0;
   if (want && !input_watched_) {
     input_fd_ = source_.wait_fd();
     if (loop_.add(input_fd_, kTokenInput)) {
@@ -299,6 +306,11 @@ void Engine::launch(std::unique_ptr<Job> job) {
   if (j.spec.env) req.env = &*j.spec.env;
   req.cwd = j.spec.cwd;
   req.stdin_fd = dev_null_ ? dev_null_.get() : -1;
+  platform::Pipe in;
+  if (j.spec.stdin_feed && j.spawn_error.empty()) {
+    if (auto ec = platform::make_pipe(in, false)) j.spawn_error = "cannot create a pipe: " + ec.message();
+    else req.stdin_fd = in.read.get();
+  }
   if (!cfg_.results_dir.empty()) open_results(j);
   platform::Pipe p[2];
   if (cfg_.output != OutputMode::Ungroup) {
@@ -352,6 +364,16 @@ void Engine::launch(std::unique_ptr<Job> job) {
     if (!p[s].read) continue;
     j.pipes[s] = std::move(p[s].read);
     loop_.add(j.pipes[s].get(), kTokenJobBase + slot * 2 + s);
+  }
+  if (in.write) {
+    // --pipe: the engine writes the chunk as the pipe takes it, between output reads.
+    in.read.reset();
+    platform::set_nonblocking(in.write.get(), true);
+    platform::grow_pipe(in.write.get(), 1u << 20);
+    j.feed = std::move(in.write);
+    j.feed_waiting = false;
+    j.spec.stdin_feed->restart();
+    loop_.add(j.feed.get(), kTokenFeedBase + slot, false, true);
   }
   double timeout = j.spec.timeout_s.value_or(cfg_.timeout_s);
   if (!j.spec.timeout_s && percent_timeout_ > 0) timeout = percent_timeout_;
@@ -491,6 +513,36 @@ void Engine::on_stream(std::size_t slot, int stream) {
     deliver(*job, stream, std::string_view(buf, static_cast<std::size_t>(n)));
     if (static_cast<std::size_t>(n) < sizeof buf) return;
   }
+}
+
+void Engine::on_feed(std::size_t slot) {
+  Job* job = jobs_[slot - 1].get();
+  if (!job || !job->feed) return;
+  int err = 0;
+  switch (pump(*job->spec.stdin_feed, job->feed.get(), err)) {
+    case FeedState::Blocked: break;
+    case FeedState::Waiting:
+      if (!job->feed_waiting) loop_.modify(job->feed.get(), kTokenFeedBase + slot, false, false);
+      job->feed_waiting = true;
+      return;
+    case FeedState::Broken:
+      // The job stopped reading (e.g. `head -1`): its business; its exit status tells the rest.
+      if (err != EPIPE) spdlog::warn("job {}: writing its stdin: {}", job->spec.input.seq, platform::errno_message(err));
+      close_feed(*job);
+      return;
+    case FeedState::Done: close_feed(*job); return;
+  }
+  if (job->feed_waiting) {
+    loop_.modify(job->feed.get(), kTokenFeedBase + slot, false, true);
+    job->feed_waiting = false;
+  }
+}
+
+void Engine::close_feed(Job& job) {
+  if (!job.feed) return;
+  loop_.remove(job.feed.get());
+  job.feed.reset();
+  job.feed_waiting = false;
 }
 
 void Engine::close_stream(Job& job, int stream) {
@@ -637,6 +689,7 @@ int Engine::next_timeout(double now) const {
 
 void Engine::finish(std::size_t slot) {
   std::unique_ptr<Job> job = std::move(jobs_[slot - 1]);
+  close_feed(*job);
   --running_;
   free_slots_.push(slot);
   bool failed = job->status.exit_code != 0 || job->status.signal != 0 || job->timed_out ||
@@ -739,6 +792,10 @@ void Engine::record(Job& job, const char* status) {
   r.stdout_bytes = job.bytes[0];
   r.stderr_bytes = job.bytes[1];
   r.spawn_error = job.spawn_error;
+  if (const auto& f = job.spec.stdin_feed) {
+    r.stdin_bytes = f->written;
+    if (f->records_known) r.stdin_records = f->records;
+  }
   if (status) r.status = status;
   ++summary_.jobs;
   if (status && std::string_view(status) == "skipped") {
@@ -891,10 +948,15 @@ int Engine::run() {
         }
         try {
           source_.on_readable();
+          // --round-robin: jobs that wait for the next chunk may get one now.
+          for (std::size_t s = 1; s <= jobs_.size(); ++s)
+            if (jobs_[s - 1] && jobs_[s - 1]->feed_waiting) on_feed(s);
         } catch (const InputError& e) {
           input_error_ = e.what();
           stop(Stop::InputError);
         }
+      } else if (r.token >= kTokenFeedBase) {
+        on_feed(static_cast<std::size_t>(r.token - kTokenFeedBase));
       } else if (r.token >= kTokenJobBase) {
         std::uint64_t k = r.token - kTokenJobBase;
         on_stream(static_cast<std::size_t>(k / 2), static_cast<int>(k % 2));
@@ -959,6 +1021,10 @@ int run_main_job(const RunConfig& cfg, Launcher& launcher) {
   std::unordered_set<std::size_t> skip;
   for (const auto& [seq, e] : log)
     if (cfg.resume == RunConfig::Resume::All || e.succeeded()) skip.insert(seq);
+  if (cfg.pipe.mode != PipeConfig::Mode::None) {
+    PipeSource source(cfg);
+    return run_engine(cfg, source, launcher, std::move(skip));
+  }
   TemplateSource source(cfg);
   return run_engine(cfg, source, launcher, std::move(skip));
 }

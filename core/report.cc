@@ -39,6 +39,8 @@ json job_to_json(const JobRecord& r) {
             {"status", r.status.empty() ? (r.failed() ? "failed" : "succeeded") : r.status}};
   if (!r.name.empty()) j["name"] = r.name;
   if (!r.spawn_error.empty()) j["spawn_error"] = r.spawn_error;
+  if (r.stdin_bytes) j["stdin_bytes"] = *r.stdin_bytes;
+  if (r.stdin_records) j["stdin_records"] = *r.stdin_records;
   if (!r.reason.empty()) j["reason"] = r.reason;
   return j;
 }
