@@ -932,6 +932,13 @@ int Engine::run() {
   std::vector<platform::Ready> ready;
   for (;;) {
     start_jobs();
+    // --round-robin: jobs waiting for a chunk take what new jobs did not (new jobs come first).
+    bool waiting = false;
+    for (std::size_t s = 1; s <= jobs_.size(); ++s) {
+      if (jobs_[s - 1] && jobs_[s - 1]->feed_waiting) on_feed(s);
+      if (jobs_[s - 1] && jobs_[s - 1]->feed_waiting) waiting = true;
+    }
+    if (waiting) start_jobs();  // watch the input for them
     if (running_ == 0 && retry_queue_.empty() && (stop_ != Stop::None || source_done_)) break;
     ready.clear();
     double now = platform::monotonic_now();
@@ -948,9 +955,6 @@ int Engine::run() {
         }
         try {
           source_.on_readable();
-          // --round-robin: jobs that wait for the next chunk may get one now.
-          for (std::size_t s = 1; s <= jobs_.size(); ++s)
-            if (jobs_[s - 1] && jobs_[s - 1]->feed_waiting) on_feed(s);
         } catch (const InputError& e) {
           input_error_ = e.what();
           stop(Stop::InputError);
