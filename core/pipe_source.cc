@@ -65,7 +65,11 @@ PipeSource::PipeSource(const RunConfig& cfg) : cfg_(cfg), cutter_(cfg.pipe.chunk
       size_ = static_cast<std::uint64_t>(std::max(size, at));
     }
   }
-  if (!file_mode_) rbuf_ = std::make_unique<char[]>(kReadSize);
+  if (!file_mode_) {
+    rbuf_ = std::make_unique<char[]>(kReadSize);
+    // A larger stdin pipe (when it is one) means fewer, larger reads.
+    platform::grow_pipe(fd_, kReadSize);
+  }
 }
 
 bool PipeSource::read_once() {
