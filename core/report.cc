@@ -139,8 +139,9 @@ void Reports::job_done(const JobRecord& rec) {
     for (char& ch : cmd)
       if (ch == '\n' || ch == '\t') ch = ' ';
     write_or_throw(joblog_.get(),
-                   fmt::format("{}\t:\t{:.3f}\t{:9.3f}\t0\t{}\t{}\t{}\t{}\n", rec.seq, rec.start,
-                               rec.duration_s, rec.stdout_bytes, exitval, sig, cmd),
+                   fmt::format("{}\t:\t{:.3f}\t{:9.3f}\t{}\t{}\t{}\t{}\t{}\n", rec.seq, rec.start,
+                               rec.duration_s, rec.stdin_bytes.value_or(0), rec.stdout_bytes, exitval,
+                               sig, cmd),
                    cfg_.joblog_path);
   }
   if (keep_) kept_.push_back(rec);

@@ -91,6 +91,27 @@ check pipe_json_records_match_output "$(jq '[.jobs[].stdin_records] | add' r.jso
 run --pipepart -a lines --block 10k -j2 --jsonl r.jsonl 'cat >/dev/null'
 check pipepart_jsonl_bytes "$(wc -c <lines)" "$(jq -s '[.[] | select(.seq) | .stdin_bytes] | add' r.jsonl)"
 
+# The reports with the new fields still follow the published schemas.
+if python3 -c 'import jsonschema; jsonschema.Draft202012Validator' 2>/dev/null; then
+  cat lines | "$P" --pipe --block 100k -j2 --json r.json --jsonl r.jsonl wc -l >/dev/null
+  res=$(python3 - "$SRC_DIR/docs/poolrun-report.schema.json" r.json "$SRC_DIR/docs/poolrun-jsonl.schema.json" r.jsonl <<'PY'
+import json, sys
+from jsonschema import Draft202012Validator
+errs = []
+v = Draft202012Validator(json.load(open(sys.argv[1])))
+errs += [e.message for e in v.iter_errors(json.load(open(sys.argv[2])))]
+v = Draft202012Validator(json.load(open(sys.argv[3])))
+for line in open(sys.argv[4]):
+    errs += [e.message for e in v.iter_errors(json.loads(line))]
+print("\n".join(errs[:5]) or "valid")
+PY
+)
+  check pipe_reports_schema valid "$res"
+  check pipe_joblog_send "$(wc -c <lines)" "$(cat lines | "$P" --pipe --block 100k -j2 --joblog jl wc -l >/dev/null; awk -F'\t' 'NR > 1 {s += $5} END {print s}' jl)"
+else
+  skip pipe_reports_schema "python3 module jsonschema not importable"
+fi
+
 # --round-robin: the -j jobs start once and share every chunk; nothing lost.
 seq 500000 | run --pipe --block 8k -j3 --round-robin --jsonl r.jsonl wc -l
 check pipe_rr_total 500000 "$(printf '%s\n' "$OUT" | awk '{s+=$1} END{print s}')"
