@@ -6,12 +6,20 @@
 
 lines=${POOLRUN_PIPE_LARGE_LINES:-120000000}
 seq "$lines" | tee >(sha256sum >expected.sum) |
-  timeout -k 5 240 "$P" --pipe --block 10M -j2 -k cat | sha256sum >got.sum
+  timeout -k 5 240 /usr/bin/time -f %M -o rss.txt "$P" --pipe --block 10M -j2 -k cat | sha256sum >got.sum
 rc=${PIPESTATUS[2]}
 wait  # the process substitution
 for _ in 1 2 3 4 5 6 7 8 9 10; do [ -s expected.sum ] && break; sleep 0.2; done
 check_rc pipe_large_rc 0 "$rc"
 check pipe_large_sha256 "$(cat expected.sum)" "$(cat got.sum)"
+# Bounded memory: input read-ahead is a few blocks and held output spills to disk (64 MiB kept).
+check_le pipe_large_peak_rss_kib 200000 "$(tail -1 rss.txt)" " KiB"
+
+# Slow jobs: poolrun does not read ahead of them (60 MB through 1 MiB chunks, 2 at a time).
+seq 10000000 | head -c 60M |
+  /usr/bin/time -f %M -o rss2.txt "$P" --pipe --block 1M -j2 'sleep 0.05; wc -c' >counts
+check pipe_slow_all_bytes $((60 * 1024 * 1024)) "$(awk '{s += $1} END {print s}' counts)"
+check_le pipe_slow_peak_rss_kib 32000 "$(tail -1 rss2.txt)" " KiB"
 
 # The same through --pipepart on a file of a tenth of the size (written, then deleted with $T).
 seq $((lines / 10)) >big
