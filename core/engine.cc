@@ -519,7 +519,15 @@ void Engine::on_feed(std::size_t slot) {
   Job* job = jobs_[slot - 1].get();
   if (!job || !job->feed) return;
   int err = 0;
-  switch (pump(*job->spec.stdin_feed, job->feed.get(), err)) {
+  FeedState st;
+  try {
+    st = pump(*job->spec.stdin_feed, job->feed.get(), err);
+  } catch (const InputError& e) {  // --round-robin reading the next chunk
+    input_error_ = e.what();
+    close_feed(*job);
+    return stop(Stop::InputError);
+  }
+  switch (st) {
     case FeedState::Blocked: break;
     case FeedState::Waiting:
       if (!job->feed_waiting) loop_.modify(job->feed.get(), kTokenFeedBase + slot, false, false);

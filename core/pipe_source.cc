@@ -86,7 +86,16 @@ bool PipeSource::read_once() {
     off_ = 0;
   }
   buf_.append(rbuf_.get(), static_cast<std::size_t>(n));
+  buffered_known_ = false;
   return true;
+}
+
+bool PipeSource::chunk_buffered() const {
+  if (!buffered_known_) {
+    buffered_ = header_done_ && cutter_.cut(view(), eof_) > 0;
+    buffered_known_ = true;
+  }
+  return buffered_;
 }
 
 void PipeSource::on_readable() {
@@ -95,6 +104,7 @@ void PipeSource::on_readable() {
 }
 
 std::string PipeSource::take(std::size_t n) {
+  buffered_known_ = false;
   std::string out;
   if (off_ == 0 && n * 2 >= buf_.size()) {
     // A big chunk: hand over the buffer itself and keep a copy of the (smaller) rest.

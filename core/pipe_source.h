@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/chunker.h"
 #include "core/config.h"
@@ -39,10 +40,13 @@ class PipeSource final : public JobSource {
   void on_readable() override;
   void set_pollable(bool p) override { pollable_ = p; }
   bool reads_stdin() const override { return cfg_.pipe.mode == PipeConfig::Mode::Stdin; }
-  bool wants_input() const override { return hungry_ && !eof_; }
+  /// Reads on while less than one whole chunk is buffered, also when every job slot is busy, so
+  /// the next chunk is ready when a slot frees (and for --round-robin jobs waiting for one).
+  bool wants_input() const override { return !file_mode_ && !eof_ && (hungry_ || !chunk_buffered()); }
 
  private:
   bool read_once();                        // false at eof; throws InputError
+  bool chunk_buffered() const;             // a whole chunk is buffered (cached until it changes)
   bool header_ready();                     // stream mode: header found (or none)
   std::string take(std::size_t n);         // the first n buffered bytes
   std::string_view view() const { return std::string_view(buf_).substr(off_); }
@@ -66,6 +70,7 @@ class PipeSource final : public JobSource {
   bool eof_ = false;
   std::string buf_;
   std::size_t off_ = 0;
+  mutable bool buffered_known_ = false, buffered_ = false;
   std::unique_ptr<char[]> rbuf_;
   std::string header_;
   bool header_done_ = false;

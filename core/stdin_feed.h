@@ -42,8 +42,9 @@ enum class FeedState {
   Broken,   ///< the job stopped reading (EPIPE) or another write error (`error` set): close it
 };
 
-/// Writes as much of `feed` into the non-blocking pipe `fd` as it takes now, refilling it with
-/// --round-robin. Never blocks. `error` receives the errno of a Broken feed.
+/// Writes as much of `feed` into the non-blocking pipe `fd` as it takes now (at most 16 writes
+/// of up to 1 MiB per call), refilling it with --round-robin. Never blocks. `error` receives the
+/// errno of a Broken feed. Propagates InputError from `refill`.
 FeedState pump(StdinFeed& feed, int fd, int& error);
 
 }  // namespace poolrun::core
