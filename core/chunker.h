@@ -43,6 +43,7 @@ class RecordCutter {
  public:
   static constexpr std::size_t npos = std::string_view::npos;
 
+  /// Takes the record and chunk options (a zero block counts as 1 byte). Never throws.
   explicit RecordCutter(ChunkOptions opt);
 
   /// The first split position p > `from` in `data` (a split needs its recend and recstart bytes
@@ -63,6 +64,7 @@ class RecordCutter {
   /// and -N (--pipepart rejects them). `pos` 0 is always a boundary.
   std::size_t boundary_at_or_after(std::string_view data, std::size_t pos) const;
 
+  /// The options in force.
   const ChunkOptions& options() const { return opt_; }
 
  private:
