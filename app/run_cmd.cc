@@ -55,6 +55,7 @@ void setup_run(CLI::App& app, RunOptions& o) {
   app.add_flag("--retry-failed", o.retry_failed, "Rerun the failed commands of the --joblog (ignores the command line's command and inputs)");
   add_run_options(app, o);
   add_map_options(app, o.map);
+  add_pipe_options(app, o.pipe);
   // As GNU parallel (and getopt tools), an option given twice takes its last value, so aliases
   // such as `alias p='poolrun -j4'` can be overridden; -a and the flags accumulate.
   for (CLI::Option* opt : app.get_options()) {
@@ -194,7 +195,7 @@ core::RunConfig make_run_config(const RunOptions& o, const std::vector<std::stri
   if (o.null) c.delimiter = std::string(1, '\0');
   if (o.delimiter) c.delimiter = core::parse_delimiter(*o.delimiter);  // "" is an error there
   if (!o.colsep.empty()) c.colsep = o.colsep;
-  if (!o.header.empty()) {
+  if (!o.header.empty() && !o.pipe.enabled()) {
     if (o.header != ":") throw UsageError("--header: only ':' (names from the first item) is supported, got '" + o.header + "'");
     c.header = true;
   }
@@ -280,6 +281,7 @@ core::RunConfig make_run_config(const RunOptions& o, const std::vector<std::stri
     src.path = f;
     c.sources.push_back(std::move(src));
   }
+  apply_pipe_options(o.pipe, o.max_args, o.null, o.header, c);
   return c;
 }
 

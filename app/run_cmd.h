@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "app/map_options.h"
+#include "app/pipe_options.h"
 #include "core/config.h"
 
 namespace poolrun::app {
@@ -40,6 +41,7 @@ struct RunOptions {
   bool resume = false, resume_failed = false, retry_failed = false;
   int verbose = 0;
   bool quiet = false;
+  PipeOptions pipe;               ///< --pipe, --pipepart and their options
   std::vector<std::string> rest;  ///< command words and input groups (::: / ::::)
   MapOptions map;                 ///< --map and its options
 };

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "core/chunker.h"
 #include "core/launcher.h"
 
 namespace poolrun::core {
@@ -39,6 +40,17 @@ struct HaltPolicy {
   Why why = Why::Fail;
   double count = 1;      ///< N jobs (or percent when `percent`)
   bool percent = false;
+};
+
+/// --pipe / --pipepart (GNU parallel's): input cut into chunks of whole records, one chunk per
+/// job's stdin (or, with --round-robin, chunks handed to long-lived jobs).
+struct PipeConfig {
+  enum class Mode { None, Stdin, Part };
+  Mode mode = Mode::None;
+  ChunkOptions chunk;        ///< --block, -N, -L, --recend, --recstart, -0
+  HeaderSpec header;         ///< --header N|REGEX: repeated at the top of every chunk
+  bool round_robin = false;  ///< --round-robin: the -j jobs start once and take chunk after chunk
+  std::string file;          ///< --pipepart: the file (-a FILE)
 };
 
 /// Everything the engine needs for a run. Units: seconds unless named otherwise.
@@ -81,6 +93,7 @@ struct RunConfig {
   Resume resume = Resume::None;
   bool retry_failed = false;           ///< --retry-failed: rerun the joblog's failed commands
   std::vector<std::string> argv;       ///< poolrun's own argv, for reports
+  PipeConfig pipe;                     ///< --pipe / --pipepart
 };
 
 }  // namespace poolrun::core

@@ -17,6 +17,8 @@
 #include "core/joblog.h"
 #include "core/main_source.h"
 #include "core/output.h"
+#include "core/pipe_source.h"
+#include "platform/feed_io.h"
 #include "core/progress.h"
 #include "core/quote.h"
 #include "core/report.h"
@@ -36,6 +38,7 @@ constexpr std::uint64_t kTokenSignals = 1;
 constexpr std::uint64_t kTokenInput = 2;
 constexpr std::uint64_t kTokenLauncher = 3;
 constexpr std::uint64_t kTokenJobBase = 16;  // job streams: kTokenJobBase + slot * 2 + stream
+constexpr std::uint64_t kTokenFeedBase = 1ull << 48;  // job stdin feeds: kTokenFeedBase + slot
 
 /// Why the run stopped starting new jobs.
 enum class Stop { None, Hangup, Halt, Signal, Pipe, InputError };
@@ -49,6 +52,8 @@ struct Job {
   double start_mono = 0, start_wall = 0, end_mono = 0, end_wall = 0;
   UniqueFd pipes[2];      // stdout, stderr read ends
   UniqueFd results[2];    // --results: this job's stdout and stderr files
+  UniqueFd feed;          // --pipe: the write end of the job's stdin pipe, while feeding it
+  bool feed_waiting = false;  // --round-robin: fed all it had; waits for the next chunk
   HeldOutput held[2];     // grouped output, or a non-live -k --line-buffer job's output
   HeldOutput partial[2];  // --line-buffer: the unfinished last line
   bool at_line_start[2] = {true, true};
@@ -115,6 +120,8 @@ class Engine {
   void on_signals();
   void on_exits();
   void on_stream(std::size_t slot, int stream);
+  void on_feed(std::size_t slot);
+  void close_feed(Job& job);
   void on_timers(double now);
   int next_timeout(double now) const;
   // Output.
@@ -265,7 +272,7 @@ void Engine::start_jobs() {
       spdlog::info("no guardian process ({}): jobs may outlive poolrun if it is killed", ec.message());
   }
   // Watch the input only while it is needed: a level-triggered fd left in the loop would spin.
-  bool want = pending && stop_ == Stop::None && source_.wait_fd() >= 0;
+  bool want = (pending || source_.wants_input()) && stop_ == Stop::None && source_.wait_fd() >= 0;
   if (want && !input_watched_) {
     input_fd_ = source_.wait_fd();
     if (loop_.add(input_fd_, kTokenInput)) {
@@ -306,6 +313,11 @@ void Engine::launch(std::unique_ptr<Job> job) {
   if (j.spec.env) req.env = &*j.spec.env;
   req.cwd = j.spec.cwd;
   req.stdin_fd = dev_null_ ? dev_null_.get() : -1;
+  platform::Pipe in;
+  if (j.spec.stdin_feed && j.spawn_error.empty()) {
+    if (auto ec = platform::make_pipe(in, false)) j.spawn_error = "cannot create a pipe: " + ec.message();
+    else req.stdin_fd = in.read.get();
+  }
   if (!cfg_.results_dir.empty()) open_results(j);
   platform::Pipe p[2];
   if (cfg_.output != OutputMode::Ungroup) {
@@ -359,6 +371,16 @@ void Engine::launch(std::unique_ptr<Job> job) {
     if (!p[s].read) continue;
     j.pipes[s] = std::move(p[s].read);
     loop_.add(j.pipes[s].get(), kTokenJobBase + slot * 2 + s);
+  }
+  if (in.write) {
+    // --pipe: the engine writes the chunk as the pipe takes it, between output reads.
+    in.read.reset();
+    platform::set_nonblocking(in.write.get(), true);
+    platform::grow_pipe(in.write.get(), 1u << 20);
+    j.feed = std::move(in.write);
+    j.feed_waiting = false;
+    j.spec.stdin_feed->restart();
+    loop_.add(j.feed.get(), kTokenFeedBase + slot, false, true);
   }
   double timeout = j.spec.timeout_s.value_or(cfg_.timeout_s);
   if (!j.spec.timeout_s && percent_timeout_ > 0) timeout = percent_timeout_;
@@ -496,6 +518,44 @@ void Engine::on_stream(std::size_t slot, int stream) {
     return maybe_finish(slot);
   }
   deliver(*job, stream, std::string_view(buf, static_cast<std::size_t>(n)));
+}
+
+void Engine::on_feed(std::size_t slot) {
+  Job* job = jobs_[slot - 1].get();
+  if (!job || !job->feed) return;
+  int err = 0;
+  FeedState st;
+  try {
+    st = pump(*job->spec.stdin_feed, job->feed.get(), err);
+  } catch (const InputError& e) {  // --round-robin reading the next chunk
+    input_error_ = e.what();
+    close_feed(*job);
+    return stop(Stop::InputError);
+  }
+  switch (st) {
+    case FeedState::Blocked: break;
+    case FeedState::Waiting:
+      if (!job->feed_waiting) loop_.modify(job->feed.get(), kTokenFeedBase + slot, false, false);
+      job->feed_waiting = true;
+      return;
+    case FeedState::Broken:
+      // The job stopped reading (e.g. `head -1`): its business; its exit status tells the rest.
+      if (err != EPIPE) spdlog::warn("job {}: writing its stdin: {}", job->spec.input.seq, platform::errno_message(err));
+      close_feed(*job);
+      return;
+    case FeedState::Done: close_feed(*job); return;
+  }
+  if (job->feed_waiting) {
+    loop_.modify(job->feed.get(), kTokenFeedBase + slot, false, true);
+    job->feed_waiting = false;
+  }
+}
+
+void Engine::close_feed(Job& job) {
+  if (!job.feed) return;
+  loop_.remove(job.feed.get());
+  job.feed.reset();
+  job.feed_waiting = false;
 }
 
 void Engine::close_stream(Job& job, int stream) {
@@ -646,6 +706,7 @@ int Engine::next_timeout(double now) const {
 
 void Engine::finish(std::size_t slot) {
   std::unique_ptr<Job> job = std::move(jobs_[slot - 1]);
+  close_feed(*job);
   --running_;
   free_slots_.push(slot);
   bool failed = job->status.exit_code != 0 || job->status.signal != 0 || job->timed_out ||
@@ -748,6 +809,10 @@ void Engine::record(Job& job, const char* status) {
   r.stdout_bytes = job.bytes[0];
   r.stderr_bytes = job.bytes[1];
   r.spawn_error = job.spawn_error;
+  if (const auto& f = job.spec.stdin_feed) {
+    r.stdin_bytes = f->written;
+    if (f->records_known) r.stdin_records = f->records;
+  }
   if (status) r.status = status;
   ++summary_.jobs;
   if (status && std::string_view(status) == "skipped") {
@@ -888,6 +953,13 @@ int Engine::run() {
   std::vector<platform::Ready> ready;
   for (;;) {
     start_jobs();
+    // --round-robin: jobs waiting for a chunk take what new jobs did not (new jobs come first).
+    bool waiting = false;
+    for (std::size_t s = 1; s <= jobs_.size(); ++s) {
+      if (jobs_[s - 1] && jobs_[s - 1]->feed_waiting) on_feed(s);
+      if (jobs_[s - 1] && jobs_[s - 1]->feed_waiting) waiting = true;
+    }
+    if (waiting) start_jobs();  // watch the input for them
     if (running_ == 0 && retry_queue_.empty() && (stop_ != Stop::None || source_done_)) break;
     ready.clear();
     double now = platform::monotonic_now();
@@ -908,6 +980,8 @@ int Engine::run() {
           input_error_ = e.what();
           stop(Stop::InputError);
         }
+      } else if (r.token >= kTokenFeedBase) {
+        on_feed(static_cast<std::size_t>(r.token - kTokenFeedBase));
       } else if (r.token >= kTokenJobBase) {
         std::uint64_t k = r.token - kTokenJobBase;
         on_stream(static_cast<std::size_t>(k / 2), static_cast<int>(k % 2));
@@ -972,6 +1046,10 @@ int run_main_job(const RunConfig& cfg, Launcher& launcher) {
   std::unordered_set<std::size_t> skip;
   for (const auto& [seq, e] : log)
     if (cfg.resume == RunConfig::Resume::All || e.succeeded()) skip.insert(seq);
+  if (cfg.pipe.mode != PipeConfig::Mode::None) {
+    PipeSource source(cfg);
+    return run_engine(cfg, source, launcher, std::move(skip));
+  }
   TemplateSource source(cfg);
   return run_engine(cfg, source, launcher, std::move(skip));
 }

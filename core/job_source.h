@@ -2,11 +2,13 @@
 // spec. The engine asks for jobs while it has free job slots and tells the source when each ends.
 #pragma once
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "core/report.h"
+#include "core/stdin_feed.h"
 #include "core/template.h"
 
 namespace poolrun::core {
@@ -25,6 +27,7 @@ struct JobSpec {
   std::optional<double> timeout_s;              ///< overrides RunConfig::timeout_s (seconds)
   std::optional<std::size_t> retries;           ///< overrides RunConfig::retries (attempts)
   bool allow_failure = false;                   ///< a failure does not count in the exit status
+  std::shared_ptr<StdinFeed> stdin_feed;        ///< non-null: stdin is a pipe the engine feeds
 };
 
 /// A producer of jobs. Not thread-safe: the engine calls it from its loop.
@@ -54,6 +57,9 @@ class JobSource {
   virtual void set_pollable(bool) {}
   /// True if jobs must get /dev/null as stdin (the source reads poolrun's stdin).
   virtual bool reads_stdin() const { return false; }
+  /// True if wait_fd() must be watched even with no free job slot (--round-robin jobs wait for
+  /// input); the engine then retries the jobs' stdin feeds after each on_readable().
+  virtual bool wants_input() const { return false; }
   /// A job ended (after its last attempt): lets the source release jobs that wait for it.
   virtual void job_done(const JobSpec& job, bool succeeded) {}
 

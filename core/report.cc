@@ -39,6 +39,8 @@ json job_to_json(const JobRecord& r) {
             {"status", r.status.empty() ? (r.failed() ? "failed" : "succeeded") : r.status}};
   if (!r.name.empty()) j["name"] = r.name;
   if (!r.spawn_error.empty()) j["spawn_error"] = r.spawn_error;
+  if (r.stdin_bytes) j["stdin_bytes"] = *r.stdin_bytes;
+  if (r.stdin_records) j["stdin_records"] = *r.stdin_records;
   if (!r.reason.empty()) j["reason"] = r.reason;
   return j;
 }
@@ -138,8 +140,9 @@ void Reports::job_done(const JobRecord& rec) {
     for (char& ch : cmd)
       if (ch == '\n' || ch == '\t') ch = ' ';
     write_or_throw(joblog_.get(),
-                   fmt::format("{}\t:\t{:.3f}\t{:9.3f}\t0\t{}\t{}\t{}\t{}\n", rec.seq, rec.start,
-                               rec.duration_s, rec.stdout_bytes, exitval, sig, cmd),
+                   fmt::format("{}\t:\t{:.3f}\t{:9.3f}\t{}\t{}\t{}\t{}\t{}\n", rec.seq, rec.start,
+                               rec.duration_s, rec.stdin_bytes.value_or(0), rec.stdout_bytes, exitval,
+                               sig, cmd),
                    cfg_.joblog_path);
   }
   if (keep_) kept_.push_back(rec);

@@ -2,6 +2,7 @@
 // summary line) and --joblog (GNU parallel's 9-column TSV). Schema: docs/poolrun-report.schema.json.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,8 @@ struct JobRecord {
   long max_rss_kib = 0;
   std::uint64_t stdout_bytes = 0, stderr_bytes = 0;
   std::string spawn_error;         ///< why the process could not start; empty when it did
+  std::optional<std::uint64_t> stdin_bytes;    ///< --pipe: bytes the job's stdin pipe took
+  std::optional<std::uint64_t> stdin_records;  ///< --pipe: records in its chunk(s), when counted
   std::string status;              ///< "succeeded", "failed", "skipped" (batch)
   std::string reason;              ///< why a job was skipped
   bool failed() const { return exit_code != 0 || signal != 0 || timed_out || !spawn_error.empty(); }

@@ -117,10 +117,23 @@ dcase halt_signal     ''                  -j1 --halt now,fail=1 'kill -USR1 $$; 
 dcase halt_success    ''                  -j1 --halt now,success=1 'echo {}; exit {}' ::: 1 0 2
 dcase timeout         ''                  -k -j2 --timeout 1 'sleep {}; echo {}' ::: 0.1 5
 dcase missing_argfile ''                  echo :::: no_such_file
+# --pipe: the same chunks (-N, -L, --recend, --recstart, --header, -0, an unterminated last record).
+pin='h\n>a\nb\n>c\nd\n;x;y;\n7'
+dcase pipe_N3         "$pin"              --pipe -k -N3 wc -l
+dcase pipe_recstart   "$pin"              --pipe -k --recstart '>' -N1 'cat; echo =='
+dcase pipe_recend     "$pin"              --pipe -k --recend ';' -N2 'cat; echo =='
+dcase pipe_header     "$pin"              --pipe -k --header 1 -N2 'cat; echo =='
+dcase pipe_L2_N2      "$pin"              --pipe -k -L2 -N2 'cat; echo =='
+dcase pipe_nul_recend 'a\0b\0c\0'         --pipe -k --recend '\0' -N2 'od -c'
+dcase pipe_exit       '1\n2\n3\n'         --pipe -k -N1 'read x; echo $x; exit $x'
 
 finish
 
 # Left out on purpose (poolrun differs, see docs/gnu-parallel.md):
+# - --pipe chunks by --block alone: GNU parallel's chunks may run past the block; poolrun's end
+#   at the last record within it (with small blocks the cuts differ; -k cat output does not).
+# - -0 with --pipe: poolrun ends records with NUL (as --recend '\0', compared above); GNU parallel
+#   20221122 keeps cutting at newlines.
 # - --tag with several sources: poolrun separates the values with tabs, GNU parallel with spaces.
 # - -a mixed with ::: : poolrun numbers -a sources after ::: and :::: sources.
 # - :::+ with three sources or unequal lengths: poolrun links every source, with wrap-around.
