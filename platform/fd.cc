@@ -60,6 +60,16 @@ std::error_code write_all(int fd, std::string_view data) {
   return {};
 }
 
+long write_some(int fd, const char* data, std::size_t len) {
+  for (;;) {
+    ssize_t n = ::write(fd, data, len);
+    if (n >= 0) return static_cast<long>(n);
+    if (errno != EINTR) return -errno;
+  }
+}
+
+void grow_pipe(int fd, std::size_t bytes) { (void)::fcntl(fd, F_SETPIPE_SZ, static_cast<int>(bytes)); }
+
 long read_some(int fd, char* buf, std::size_t cap) {
   for (;;) {
     ssize_t n = ::read(fd, buf, cap);

@@ -51,6 +51,14 @@ std::error_code set_nonblocking(int fd, bool on);
 /// waits with poll() when the fd is full. Returns an errno error code (EPIPE when the reader left).
 std::error_code write_all(int fd, std::string_view data);
 
+/// One write(2) of up to `len` bytes (no retry on a short write), retried on EINTR only. Returns the
+/// bytes written, or -errno (-EAGAIN when a non-blocking fd is full, -EPIPE when the reader left).
+long write_some(int fd, const char* data, std::size_t len);
+
+/// Asks for a pipe buffer of at least `bytes` behind `fd` (F_SETPIPE_SZ), best effort: a refusal
+/// (e.g. over /proc/sys/fs/pipe-max-size) is ignored.
+void grow_pipe(int fd, std::size_t bytes);
+
 /// Reads up to `cap` bytes into `buf`. Returns bytes read (0 at EOF) or -errno (EAGAIN when a
 /// non-blocking fd has nothing). Retries on EINTR.
 long read_some(int fd, char* buf, std::size_t cap);

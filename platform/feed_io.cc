@@ -9,15 +9,6 @@
 
 namespace poolrun::platform {
 
-long write_some(int fd, const char* data, std::size_t len) {
-  for (;;) {
-    ssize_t n = ::write(fd, data, len);
-    if (n >= 0) return n;
-    if (errno == EINTR) continue;
-    return -errno;
-  }
-}
-
 namespace {
 long copy_file_to_pipe(int file_fd, std::uint64_t offset, int pipe_fd, std::size_t len) {
   // Without splice: read a piece and write what the pipe takes now (the rest is read again
@@ -63,8 +54,6 @@ long read_at(int fd, std::uint64_t offset, char* buf, std::size_t len) {
   }
   return static_cast<long>(got);
 }
-
-void grow_pipe(int fd, std::size_t bytes) { (void)::fcntl(fd, F_SETPIPE_SZ, static_cast<int>(bytes)); }
 
 long long regular_file_size(int fd) {
   struct stat st {};

@@ -5,12 +5,9 @@
 #include <string>
 #include <system_error>
 
-namespace poolrun::platform {
+#include "platform/fd.h"  // write_some, grow_pipe
 
-/// Writes up to `len` bytes of `data` to `fd` once (no retry on a short write). Returns the bytes
-/// written, or -errno (-EAGAIN when a non-blocking pipe is full, -EPIPE when its reader left).
-/// Retries on EINTR.
-long write_some(int fd, const char* data, std::size_t len);
+namespace poolrun::platform {
 
 /// Moves up to `len` bytes of the regular file `file_fd` from byte `offset` into the pipe
 /// `pipe_fd` without copying them through user space (splice(2), non-blocking; the file's own
@@ -21,9 +18,6 @@ long splice_file_to_pipe(int file_fd, std::uint64_t offset, int pipe_fd, std::si
 /// Reads up to `len` bytes at `offset` of `fd` (pread, retried on EINTR and short reads until
 /// `len` bytes or the end). Returns the bytes read, or -errno.
 long read_at(int fd, std::uint64_t offset, char* buf, std::size_t len);
-
-/// Asks the kernel for a pipe buffer of `bytes` (F_SETPIPE_SZ); best effort, errors ignored.
-void grow_pipe(int fd, std::size_t bytes);
 
 /// The size in bytes of the regular file open on `fd`, or -errno (-EINVAL when not regular).
 long long regular_file_size(int fd);

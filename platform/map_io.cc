@@ -12,21 +12,11 @@
 
 namespace poolrun::platform {
 
-long write_some(int fd, const char* data, std::size_t len) {
-  for (;;) {
-    ssize_t n = ::write(fd, data, len);
-    if (n >= 0) return static_cast<long>(n);
-    if (errno != EINTR) return -errno;
-  }
-}
-
 long pipe_unread_bytes(int fd) {
   int n = 0;
   if (::ioctl(fd, FIONREAD, &n) != 0) return -1;
   return n;
 }
-
-void grow_pipe(int fd, std::size_t bytes) { (void)::fcntl(fd, F_SETPIPE_SZ, static_cast<int>(bytes)); }
 
 std::optional<std::uint64_t> count_records_ahead(int fd, std::string_view delim) {
   struct stat st;
