@@ -46,6 +46,12 @@ struct ChildPlan {
   /// Source fd for the child's 0, 1, 2: an fd to dup there, -1 to keep the parent's own fd at that
   /// number, or kCloseFd to close it. A source may itself sit in 0..2 (even another slot's target).
   int stdio[3] = {-1, -1, -1};
+  /// When set, the child runs this function after the stdio plan and the empty mask instead of
+  /// execve (poolrun's built-in worker, platform/bench_worker.h); it must not return. Only for a
+  /// real fork (fork_exec), never vfork_exec: the function runs in the child's own copy of memory.
+  /// The parent's answer is then "started" as soon as the child has set up (the error pipe is
+  /// closed before the function runs).
+  void (*run_instead)() noexcept = nullptr;
 };
 
 /// What fork_exec() did: a pid (the child has exec'd), or the failed stage and its errno (the
