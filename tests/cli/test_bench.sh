@@ -72,14 +72,18 @@ leaves() {
   done
   for c in "${all[@]}"; do [ -z "$(pgrep -P "$c")" ] && echo "$c"; done
 }
+no_zombies() { [ -z "$(zombies_of "$1"; for c in $(pgrep -P "$1"); do zombies_of "$c"; done)" ]; }
+two_leaves() { [ "$(leaves "$1" | wc -l)" -ge 2 ]; }
 for m in spawn fork forkserver; do
-  "$P" bench io:200ms --tasks 8 -e process -w 2 -r 1 --start-method "$m" --json "$T/kill.json" >"$T/kout" 2>"$T/kerr" &
+  "$P" bench io:300ms --tasks 8 -e process -w 2 -r 1 --start-method "$m" --json "$T/kill.json" >"$T/kout" 2>"$T/kerr" &
   bp=$!
-  wait_for 10 sh -c "[ \$(echo \"\$0\" | wc -w) -ge 2 ]" "$(leaves $bp)" || true
+  wait_for 10 two_leaves $bp || true
   victim=$(leaves $bp | head -1)
-  sleep 0.3
-  if [ -n "$victim" ]; then kill -9 "$victim"; fi
-  sleep 0.2
+  sleep 0.1
+  tree=$(ps -o pid=,ppid=,stat=,args= -p "$(leaves $bp | tr '\n' ',')$bp" 2>&1)
+  if [ -n "$victim" ]; then kill -9 "$victim" || echo "note: $victim was gone; the tree was: $tree"; fi
+  # The killed worker is reaped while the sweep runs (a zombie for a moment at most).
+  wait_for 3 no_zombies $bp || true
   check "kill.$m.no_zombie_while_running" "" "$(zombies_of $bp; for c in $(pgrep -P $bp); do zombies_of $c; done)"
   wait_exit 20 $bp
   check_rc "kill.$m.rc" 0 "$WRC" "$(cat "$T/kerr")"
