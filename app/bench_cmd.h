@@ -31,7 +31,8 @@ struct BenchOptions {
 /// Binds the bench subcommand's options to `opt`.
 void setup_bench(CLI::App& app, BenchOptions& opt);
 
-/// The --svg plot: speedup S(p) against workers p, one line per executor, with the ideal S = p.
+/// The --svg plot (core/plot.h): speedup S(p) against workers p, one line per executor (configs in
+/// sweep order, so each line runs by ascending p), with the ideal S = p.
 /// Returns an SVG document.
 std::string bench_svg(const core::BenchReport& r);
 
