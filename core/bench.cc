@@ -108,18 +108,28 @@ SampleStats sample_stats(const std::vector<double>& xs) {
 void compute_bench_stats(std::vector<BenchConfig>& configs) {
   std::map<std::string, double> t1;
   for (auto& c : configs) {
+    c.speedup.reset();
+    c.efficiency.reset();
+    c.karp_flatt.reset();
+    c.utilisation.reset();
+    c.utilisation_net.reset();
     std::vector<double> walls;
     double cpu = 0, wall = 0;
-    bool cpu_known = true;
+    double rq = 0;
+    bool cpu_known = true, rq_known = true;
     for (const auto& r : c.runs) {
       walls.push_back(r.wall_s);
       cpu += r.user_s + r.sys_s;
       wall += r.wall_s;
+      rq += r.runqueue_s;
       cpu_known = cpu_known && r.cpu_known;
+      rq_known = rq_known && r.runqueue_known;
     }
     if (walls.empty()) continue;
     c.wall = sample_stats(walls);
-    if (cpu_known && wall > 0) c.utilisation = cpu / (wall * static_cast<double>(c.workers));
+    const double slots = wall * static_cast<double>(c.workers);
+    if (cpu_known && wall > 0) c.utilisation = cpu / slots;
+    if (cpu_known && rq_known && slots - rq > 0) c.utilisation_net = std::min(1.0, cpu / (slots - rq));
     if (c.workers == 1) t1[c.executor] = c.wall.mean;
   }
   for (auto& c : configs) {
@@ -175,9 +185,14 @@ BenchVerdict classify_bench(const std::vector<BenchConfig>& configs, std::size_t
     v.evidence.push_back("no CPU time was measured (rusage is not available for this executor), so the "
                          "verdict rests on scaling only");
   } else {
-    double u = *basis->utilisation;
+    double u = basis->utilisation_net ? *basis->utilisation_net : *basis->utilisation;
     v.kind = u >= 0.7 ? "cpu-bound" : u <= 0.3 ? "io-bound" : "mixed";
-    v.evidence.push_back(fmt::format("CPU utilisation {:.0f}% with {} {} worker{}: a task {}", u * 100,
+    std::string net = basis->utilisation_net && *basis->utilisation < *basis->utilisation_net - 0.05
+                          ? fmt::format(" ({:.0f}% of the wall time: the rest of the gap was spent waiting for a "
+                                        "CPU another process held)",
+                                        *basis->utilisation * 100)
+                          : "";
+    v.evidence.push_back(fmt::format("CPU utilisation {:.0f}%{} with {} {} worker{}: a task {}", u * 100, net,
                                      basis->workers, basis->executor, basis->workers == 1 ? "" : "s",
                                      u >= 0.7   ? "computes most of its time"
                                      : u <= 0.3 ? "waits most of its time"
@@ -186,7 +201,7 @@ BenchVerdict classify_bench(const std::vector<BenchConfig>& configs, std::size_t
   // Scaling per executor: the best speedup, and whether it goes past the CPU count.
   std::map<std::string, const BenchConfig*> top;
   for (const auto& c : configs) {
-    if (!c.speedup) continue;
+    if (!c.speedup || c.executor == "serial") continue;
     auto& t = top[c.executor];
     if (!t || *c.speedup > *t->speedup) t = &c;
   }
@@ -243,6 +258,7 @@ nlohmann::json bench_json(const BenchReport& r) {
       nlohmann::json run = {{"wall_s", x.wall_s},
                             {"user_s", x.cpu_known ? nlohmann::json(x.user_s) : nlohmann::json(nullptr)},
                             {"sys_s", x.cpu_known ? nlohmann::json(x.sys_s) : nlohmann::json(nullptr)},
+                            {"runqueue_s", x.runqueue_known ? nlohmann::json(x.runqueue_s) : nlohmann::json(nullptr)},
                             {"tasks_failed", x.tasks_failed},
                             {"tasks_retried", x.tasks_retried},
                             {"workers_lost", x.workers_lost}};
@@ -257,6 +273,7 @@ nlohmann::json bench_json(const BenchReport& r) {
                   {"efficiency", opt(c.efficiency)},
                   {"karp_flatt", opt(c.karp_flatt)},
                   {"cpu_utilisation", opt(c.utilisation)},
+                  {"cpu_utilisation_net", opt(c.utilisation_net)},
                   {"runs", std::move(runs)}});
   }
   j["configs"] = std::move(cs);

@@ -49,6 +49,10 @@ struct BenchRun {
   double user_s = 0;  ///< CPU time of the workers (children's rusage for processes, the process's for threads)
   double sys_s = 0;
   bool cpu_known = true;      ///< false when no rusage covers the work (commands under forkserver)
+  /// Time the workers were runnable but waited for a CPU (Linux schedstat), summed over workers:
+  /// on a busy machine it tells waiting for a CPU apart from waiting for I/O.
+  double runqueue_s = 0;
+  bool runqueue_known = false;
   std::size_t tasks_failed = 0;   ///< tasks that failed (a worker lost twice on them, an unreadable file)
   std::size_t tasks_retried = 0;  ///< tasks run again because their worker was lost
   std::size_t workers_lost = 0;   ///< workers that ended before the pool closed them
@@ -74,6 +78,9 @@ struct BenchConfig {
   std::optional<double> efficiency;    ///< speedup / p
   std::optional<double> karp_flatt;    ///< (1/S − 1/p) / (1 − 1/p), for p > 1
   std::optional<double> utilisation;   ///< mean (user+sys) / (wall · p)
+  /// (user+sys) / (wall · p − run-queue wait): the utilisation the workers would have had with
+  /// the CPUs to themselves; empty when the run-queue wait is unknown.
+  std::optional<double> utilisation_net;
 };
 
 /// The verdict on the workload and how it was reached.
@@ -90,7 +97,8 @@ struct BenchVerdict {
 void compute_bench_stats(std::vector<BenchConfig>& configs);
 
 /// Classifies the workload from the configs (after compute_bench_stats): CPU utilisation of one
-/// worker ≥ 0.7 (or, without one, of the best config) is cpu-bound, ≤ 0.3 io-bound, between mixed;
+/// worker ≥ 0.7 (or, without one, of the best config) is cpu-bound, ≤ 0.3 io-bound, between mixed
+/// (net of run-queue waits when known, so that a busy machine does not make work look I/O-bound);
 /// the scaling beyond the CPU count is given as evidence. Recommends the config with the fewest
 /// workers whose mean is within 5% of the best mean (ties: process before thread before serial).
 /// `cpus` is the number of CPUs available.

@@ -59,6 +59,13 @@ struct ChunkResult {
 };
 static_assert(sizeof(ChunkResult) == 24);
 
+/// The worker's last record, after the pool closed its task pipe: how long it waited for a CPU.
+constexpr uint64_t kTrailerMagic = 0x5052425754524c52ull;  // "PRBWTRLR"
+struct Trailer {
+  uint64_t magic;
+  int64_t runqueue_ns;  ///< -1: unknown
+};
+
 WorkerConfig make_config(const core::BenchTask& t, bool gil) {
   WorkerConfig c;
   memset(&c, 0, sizeof c);
@@ -158,6 +165,27 @@ int64_t run_task(const WorkerConfig& c, uint64_t item, bool& failed) noexcept {
   return 0;
 }
 
+/// The calling thread's time spent waiting on a run queue (runnable, not running), in ns, from
+/// /proc/thread-self/schedstat (second field); -1 when the kernel does not provide it.
+/// Allocation-free: the worker calls it in a forked copy.
+int64_t runqueue_wait_ns() noexcept {
+  int fd = ::open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  char buf[128];
+  ssize_t n = ::read(fd, buf, sizeof buf - 1);
+  ::close(fd);
+  if (n <= 0) return -1;
+  buf[n] = '\0';
+  const char* p = buf;
+  while (*p && *p != ' ') ++p;  // skip the time on the CPU
+  if (*p != ' ') return -1;
+  ++p;
+  int64_t v = 0;
+  bool any = false;
+  for (; *p >= '0' && *p <= '9'; ++p, any = true) v = v * 10 + (*p - '0');
+  return any ? v : -1;
+}
+
 double tv_s(const struct timeval& tv) { return static_cast<double>(tv.tv_sec) + tv.tv_usec / 1e6; }
 
 void self_cpu(double& user, double& sys) {
@@ -237,7 +265,11 @@ void run_builtin_worker() noexcept {
     ssize_t n = ::read(0, in + in_len, sizeof in - in_len);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) ::_exit(1);
-    if (n == 0) ::_exit(in_len == 0 ? 0 : 1);
+    if (n == 0) {
+      if (in_len != 0) ::_exit(1);
+      const Trailer t = {kTrailerMagic, runqueue_wait_ns()};
+      ::_exit(write_full(1, reinterpret_cast<const char*>(&t), sizeof t) ? 0 : 1);
+    }
     in_len += static_cast<size_t>(n);
   }
 }
@@ -439,6 +471,7 @@ void ProcessPool::lose_worker(PoolWorker& w) {
   w.task_w.reset();
   w.result_r.reset();
   ++res_.workers_lost;
+  res_.runqueue_known = false;
   // Its chunks go again, to another worker; the one it was running when it died is retried once.
   // (The results of the front chunk read so far are dropped: the whole chunk runs again.)
   for (auto it = w.inflight.rbegin(); it != w.inflight.rend(); ++it) {
@@ -463,6 +496,7 @@ core::BenchRun ProcessPool::run() {
   // A worker that dies leaves its task pipe without a reader: write() must fail with EPIPE, not
   // kill poolrun. (Workers get default signals from every start method.)
   ::signal(SIGPIPE, SIG_IGN);
+  res_.runqueue_known = true;  // until a worker is lost without its trailer
   double t0 = monotonic_now();
   workers_.resize(std::max<std::size_t>(1, o_.workers));
   std::size_t alive = 0;
@@ -525,10 +559,19 @@ core::BenchRun ProcessPool::run() {
   for (auto& w : workers_) {
     if (!w.alive) continue;
     // Drain to EOF so a worker never blocks writing (nothing should be left).
+    // What is left is the worker's trailer (its run-queue wait).
     set_nonblocking(w.result_r.get(), false);
     char buf[4096];
-    while (::read(w.result_r.get(), buf, sizeof buf) > 0) {
+    for (;;) {
+      ssize_t n = ::read(w.result_r.get(), buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      w.in.append(buf, static_cast<size_t>(n));
     }
+    Trailer t = {};
+    if (w.in.size() == sizeof t) memcpy(&t, w.in.data(), sizeof t);
+    if (t.magic == kTrailerMagic && t.runqueue_ns >= 0) res_.runqueue_s += static_cast<double>(t.runqueue_ns) / 1e9;
+    else res_.runqueue_known = false;
     w.result_r.reset();
   }
   while (exited_.size() < started_) collect(true);
@@ -575,6 +618,8 @@ core::BenchRun run_thread_pool(const PoolOptions& o) {
   std::condition_variable cv;
   uint64_t posted = 0, taken = 0, finished = 0;
   bool closing = false;
+  std::atomic<int64_t> rq_ns{0};
+  std::atomic<bool> rq_unknown{false};
   auto worker = [&] {
     int64_t local = 0;
     uint64_t nf = 0;
@@ -611,6 +656,9 @@ core::BenchRun run_thread_pool(const PoolOptions& o) {
     }
     sum += local;
     failed += nf;
+    int64_t rq = runqueue_wait_ns();  // this thread's whole life: it started with the run
+    if (rq < 0) rq_unknown = true;
+    else rq_ns += rq;
   };
   CpuMark a = CpuMark::now();
   std::vector<std::thread> threads;
@@ -632,12 +680,15 @@ core::BenchRun run_thread_pool(const PoolOptions& o) {
   finish(r, a);
   r.checksum = sum;
   r.tasks_failed = failed;
+  r.runqueue_known = !rq_unknown;
+  r.runqueue_s = static_cast<double>(rq_ns.load()) / 1e9;
   return r;
 }
 
 core::BenchRun run_serial(const PoolOptions& o) {
   WorkerConfig cfg = make_config(o.task, o.gil);
   core::BenchRun r;
+  const int64_t rq0 = runqueue_wait_ns();
   CpuMark a = CpuMark::now();
   for (uint64_t i = 0; i < o.tasks; ++i) {
     bool f;
@@ -645,6 +696,9 @@ core::BenchRun run_serial(const PoolOptions& o) {
     r.tasks_failed += f;
   }
   finish(r, a);
+  const int64_t rq1 = runqueue_wait_ns();
+  r.runqueue_known = rq0 >= 0 && rq1 >= 0;
+  r.runqueue_s = r.runqueue_known ? static_cast<double>(rq1 - rq0) / 1e9 : 0;
   return r;
 }
 

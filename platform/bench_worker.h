@@ -6,7 +6,8 @@
 // pool -> worker (the worker's fd 0): one WorkerConfig, then 16-byte Chunk records {first item,
 //   count}. EOF: the pool closes the pool; the worker exits 0.
 // worker -> pool (the worker's fd 1): per chunk, a ChunkResult {first, count, failed, ns} then
-//   `count` int64 results in item order.
+//   `count` int64 results in item order (a big chunk in several such pieces). At EOF, a Trailer
+//   {magic, run-queue wait in ns} before the worker exits.
 // Batching: the pool keeps several chunks in flight per worker when tasks are short (as many as
 //   take ~1 ms, judged from the time workers report), and the worker reads whatever has arrived,
 //   runs it all and writes the results in one write before it blocks on the next read. So at
@@ -46,7 +47,8 @@ struct PoolOptions {
 
 /// Runs every task through a pool of `o.workers` worker processes started by `launcher`, then
 /// closes the pool and reaps its workers. Wall time from the first worker's start to the last
-/// one's reaping; CPU time is the workers' rusage as collect() reports it. Throws SystemError when
+/// one's reaping; CPU time is the workers' rusage as collect() reports it; run-queue wait is the
+/// sum the workers report from /proc/thread-self/schedstat (unknown when a worker was lost). Throws SystemError when
 /// no worker can be started at all (after reaping those that were).
 core::BenchRun run_process_pool(const PoolOptions& o, core::Launcher& launcher);
 

@@ -106,6 +106,22 @@ TEST_CASE("I/O-bound verdict, speedup past the CPUs; mixed; no CPU data", "[benc
   CHECK(classify_bench(unknown, 2).kind == "mixed");
 }
 
+TEST_CASE("run-queue waits: a CPU-bound task on a busy machine stays CPU-bound", "[bench]") {
+  // 1 s of wall, 0.25 s of CPU, 0.7 s waiting for a CPU: 0.25 / 0.3 of the time it could run.
+  std::vector<BenchConfig> cs = {config("process", 1, {1.0}, 0.25)};
+  cs[0].runs[0].runqueue_s = 0.7;
+  cs[0].runs[0].runqueue_known = true;
+  compute_bench_stats(cs);
+  CHECK(*cs[0].utilisation == Approx(0.25));
+  CHECK(*cs[0].utilisation_net == Approx(0.25 / 0.3));
+  CHECK(classify_bench(cs, 2).kind == "cpu-bound");
+  // Unknown run-queue wait: the plain utilisation decides.
+  cs[0].runs[0].runqueue_known = false;
+  compute_bench_stats(cs);
+  CHECK_FALSE(cs[0].utilisation_net.has_value());
+  CHECK(classify_bench(cs, 2).kind == "io-bound");
+}
+
 TEST_CASE("the JSON report has every config and run, nulls where a figure is undefined", "[bench]") {
   BenchReport r;
   r.kind = "builtin";
