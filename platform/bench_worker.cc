@@ -311,7 +311,7 @@ class ProcessPool {
   bool start_worker(PoolWorker& w);
   void lose_worker(PoolWorker& w);
   void dispatch();
-  bool read_results(PoolWorker& w);  // false at EOF/error
+  bool read_results(PoolWorker& w);  // false at EOF, an error, or results out of step
   void write_tasks(PoolWorker& w);
   void collect(bool block);
   std::size_t depth() const;
@@ -444,8 +444,11 @@ bool ProcessPool::read_results(PoolWorker& w) {
       memcpy(&r, w.in.data() + off, sizeof r);
       off += sizeof r;
       if (w.inflight.empty() || r.count == 0 || r.first != w.inflight.front().chunk.first + w.front_done ||
-          w.front_done + r.count > w.inflight.front().chunk.count)
-        throw SystemError("bench: a worker's results are out of step (pid " + std::to_string(w.pid) + ")");
+          w.front_done + r.count > w.inflight.front().chunk.count) {
+        // Out of step: nothing more from this worker can be trusted. End it; it counts as lost.
+        ::kill(w.pid, SIGKILL);
+        return false;
+      }
       w.front_failed += r.failed;
       double ns = static_cast<double>(r.ns) * static_cast<double>(w.inflight.front().chunk.count) / r.count;
       chunk_ns_ = chunk_ns_ < 0 ? ns : 0.8 * chunk_ns_ + 0.2 * ns;
