@@ -57,7 +57,8 @@ struct BenchRun {
   std::size_t tasks_retried = 0;  ///< tasks run again because their worker was lost
   std::size_t workers_lost = 0;   ///< workers that ended before the pool closed them
   int exit_status = 0;            ///< commands: poolrun's exit status for the run
-  std::int64_t checksum = 0;      ///< built-in tasks: the sum of the results (equal across executors)
+  /// Built-in tasks: the sum of the results modulo 2^64 (equal across executors and worker counts).
+  std::uint64_t checksum = 0;
 };
 
 /// Summary of a sample: mean, sample standard deviation (0 for one value), median, min, max.

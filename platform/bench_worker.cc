@@ -295,7 +295,7 @@ struct PoolWorker {
   uint64_t piece_left = 0;    ///< values still to read of the current result piece
   uint64_t front_done = 0;    ///< results of the front chunk read so far
   uint64_t front_failed = 0;  ///< of which failed
-  int64_t front_sum = 0;      ///< their sum (kept apart: a lost worker's chunk runs again whole)
+  uint64_t front_sum = 0;     ///< their sum (kept apart: a lost worker's chunk runs again whole)
   bool alive = false;
 };
 
@@ -422,7 +422,7 @@ bool ProcessPool::read_results(PoolWorker& w) {
         for (size_t i = 0; i < k; ++i) {
           int64_t v;
           memcpy(&v, w.in.data() + off + 8 * i, 8);
-          w.front_sum += v;
+          w.front_sum += static_cast<uint64_t>(v);
         }
         off += 8 * k;
         w.piece_left -= k;
@@ -614,7 +614,7 @@ core::BenchRun run_thread_pool(const PoolOptions& o) {
   core::BenchRun r;
   const uint64_t cs = o.sync ? 1 : std::max<std::size_t>(1, o.chunksize);
   std::atomic<uint64_t> next{0};
-  std::atomic<int64_t> sum{0};
+  std::atomic<uint64_t> sum{0};
   std::atomic<uint64_t> failed{0};
   // --submit sync: the caller hands out one task and waits for its result before the next.
   std::mutex m;
@@ -624,7 +624,7 @@ core::BenchRun run_thread_pool(const PoolOptions& o) {
   std::atomic<int64_t> rq_ns{0};
   std::atomic<bool> rq_unknown{false};
   auto worker = [&] {
-    int64_t local = 0;
+    uint64_t local = 0;
     uint64_t nf = 0;
     if (o.sync) {
       for (;;) {
@@ -637,7 +637,7 @@ core::BenchRun run_thread_pool(const PoolOptions& o) {
         }
         bool f;
         int64_t v = run_task(cfg, item, f);
-        local += v;
+        local += static_cast<uint64_t>(v);
         nf += f;
         {
           std::lock_guard lk(m);
@@ -652,7 +652,7 @@ core::BenchRun run_thread_pool(const PoolOptions& o) {
         uint64_t end = std::min<uint64_t>(first + cs, o.tasks);
         for (uint64_t i = first; i < end; ++i) {
           bool f;
-          local += run_task(cfg, i, f);
+          local += static_cast<uint64_t>(run_task(cfg, i, f));
           nf += f;
         }
       }
@@ -695,7 +695,7 @@ core::BenchRun run_serial(const PoolOptions& o) {
   CpuMark a = CpuMark::now();
   for (uint64_t i = 0; i < o.tasks; ++i) {
     bool f;
-    r.checksum += run_task(cfg, i, f);
+    r.checksum += static_cast<uint64_t>(run_task(cfg, i, f));
     r.tasks_failed += f;
   }
   finish(r, a);
