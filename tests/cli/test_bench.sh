@@ -25,11 +25,19 @@ if [ "$cpus" -ge 2 ]; then
   run bench "cpu:$n" --tasks 8 -e process -w 1,2 -r 3 --json "$T/cpu.json"
   check_rc cpu.rc 0 "$RC" "$ERR"
   s2=$(jq '.configs[] | select(.workers == 2) | .speedup' "$T/cpu.json")
-  check_ge cpu.process.speedup2 1.6 "$s2"
+  # Two CPUs are needed for S(2): when other processes held them (the workers waited on the run
+  # queue for over 15% of their time, from schedstat), the figure says nothing about poolrun.
+  busy=$(jq '.configs[] | select(.workers == 2) | [.runs[] | (.runqueue_s // 0) / (.wall_s * 2)] | max' "$T/cpu.json")
+  if awk -v b="$busy" 'BEGIN{exit !(b > 0.15)}'; then
+    skip cpu.process.speedup2 "the CPUs were busy with other work (run-queue wait $busy of the time); S(2) = $s2"
+  else
+    check_ge cpu.process.speedup2 1.6 "$s2"
+  fi
   check cpu.verdict cpu-bound "$(jq -r .verdict.kind "$T/cpu.json")"
-  check_match cpu.table "^process +2 .*verdict: cpu-bound" "$(tr '\n' ' ' <<<"$OUT")"
+  check_match cpu.table "process +2 .*verdict: cpu-bound" "$(tr '\n' ' ' <<<"$OUT")"
   check cpu.runs "3 3" "$(jq -r '[.configs[].runs | length] | map(tostring) | join(" ")' "$T/cpu.json")"
-  u=$(jq '.configs[] | select(.workers == 1) | .cpu_utilisation' "$T/cpu.json")
+  # Net of run-queue waits: a busy machine does not make the loop look like waiting.
+  u=$(jq '.configs[] | select(.workers == 1) | (.cpu_utilisation_net // .cpu_utilisation)' "$T/cpu.json")
   check_ge cpu.utilisation 0.7 "$u"
 else
   skip cpu.speedup "needs 2 CPUs, have $cpus"
@@ -75,7 +83,7 @@ leaves() {
 no_zombies() { [ -z "$(zombies_of "$1"; for c in $(pgrep -P "$1"); do zombies_of "$c"; done)" ]; }
 two_leaves() { [ "$(leaves "$1" | wc -l)" -ge 2 ]; }
 for m in spawn fork forkserver; do
-  "$P" bench io:300ms --tasks 8 -e process -w 2 -r 1 --start-method "$m" --json "$T/kill.json" >"$T/kout" 2>"$T/kerr" &
+  "$P" bench io:300ms --tasks 12 -e process -w 2 -r 1 --start-method "$m" --json "$T/kill.json" >"$T/kout" 2>"$T/kerr" &
   bp=$!
   wait_for 10 two_leaves $bp || true
   victim=$(leaves $bp | head -1)
@@ -90,7 +98,7 @@ for m in spawn fork forkserver; do
   check "kill.$m.lost" 1 "$(jq '.configs[0].runs[0].workers_lost' "$T/kill.json")"
   check "kill.$m.failed" 0 "$(jq '.configs[0].runs[0].tasks_failed' "$T/kill.json")"
   check_ge "kill.$m.retried" 1 "$(jq '.configs[0].runs[0].tasks_retried' "$T/kill.json")"
-  check "kill.$m.checksum" 28 "$(jq '.configs[0].runs[0].checksum' "$T/kill.json")"
+  check "kill.$m.checksum" 66 "$(jq '.configs[0].runs[0].checksum' "$T/kill.json")"
   check "kill.$m.victim_gone" "" "$(ps -o pid= -p "$victim" 2>/dev/null)"
 done
 
