@@ -11,10 +11,12 @@
 #include <vector>
 
 #include "app/batch_cmd.h"
+#include "app/bench_cmd.h"
 #include "app/completion_cmd.h"
 #include "app/report_cmd.h"
 #include "app/run_cmd.h"
 #include "core/errors.h"
+#include "platform/bench_worker.h"
 #include "platform/system.h"
 
 namespace {
@@ -55,13 +57,40 @@ int batch_main(const std::vector<std::string>& args) {
   }
 }
 
+/// `poolrun bench ...`: times a workload over worker counts and executors (app/bench_cmd.h).
+int bench_main(const std::vector<std::string>& args) {
+  CLI::App app{"poolrun bench: CPU-bound or I/O-bound? threads or processes? how many workers? (see docs/bench.md)",
+               "poolrun bench"};
+  poolrun::app::BenchOptions opts;
+  poolrun::app::setup_bench(app, opts);
+  // Words after "--" are a command with its ::: inputs, not options of bench.
+  auto dash = std::find(args.begin() + 2, args.end(), std::string("--"));
+  if (dash != args.end()) opts.command.assign(dash + 1, args.end());
+  try {
+    app.parse(std::vector<std::string>(std::make_reverse_iterator(dash), args.rend() - 2));
+  } catch (const CLI::Success& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    return fail(std::string("bench: ") + e.what());
+  }
+  setup_logging(opts.verbose, opts.quiet);
+  try {
+    return poolrun::app::run_bench(opts, args);
+  } catch (const std::exception& e) {
+    return fail(e.what());
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   poolrun::platform::ensure_stdio_open();
+  // The hidden worker mode of `poolrun bench` (spawn start method): before anything else.
+  if (argc == 2 && std::string(argv[1]) == poolrun::platform::kBuiltinWorkerArg) poolrun::platform::run_builtin_worker();
   std::vector<std::string> args(argv, argv + argc);
   if (args.size() >= 2 && args[1] == "batch") return batch_main(args);
   if (args.size() >= 2 && args[1] == "report") return poolrun::app::report_main(args);
+  if (args.size() >= 2 && args[1] == "bench") return bench_main(args);
   CLI::App app{"poolrun: run a command over many inputs in parallel (GNU parallel compatible)", "poolrun"};
   app.set_version_flag("--version", std::string("poolrun ") + POOLRUN_VERSION);
   app.footer("Examples:\n  find . -name '*.txt' | poolrun gzip -k {}\n  poolrun -k echo {} ::: a b c\n"

@@ -68,6 +68,22 @@ class Launcher {
 
   /// Blocking: waits until at least one child is reported (used only when shutting down).
   virtual void collect_blocking(std::vector<ExitStatus>& out) = 0;
+
+  /// Starts a process that runs poolrun's built-in worker loop (platform/bench_worker.h, used by
+  /// `poolrun bench`'s process executor) instead of a command: `task_fd` (borrowed, a pipe's read
+  /// end) becomes the worker's fd 0, `result_fd` (borrowed, a pipe's write end) its fd 1; fd 2 is
+  /// poolrun's. How the worker's image comes about is the start method's (Python's Pool workers):
+  /// spawn execs poolrun itself in a hidden worker mode; fork runs the loop in a forked copy of the
+  /// caller (so call it while the caller has no other thread); forkserver forks the worker from the
+  /// server, a copy of poolrun made at start-up. The same contract as launch() otherwise (own
+  /// process group, default signals, reported once through collect() with its rusage). Never
+  /// throws; this default, for launchers without workers (test fakes), fails with ENOSYS.
+  virtual LaunchResult launch_builtin_worker(int task_fd, int result_fd) {
+    LaunchResult r;
+    r.error = 38;  // ENOSYS; core includes no POSIX header
+    r.stage = "worker";
+    return r;
+  }
 };
 
 /// The start methods (as Python's multiprocessing): how a child is started.

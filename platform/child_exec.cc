@@ -136,6 +136,15 @@ POOLRUN_CHILD_PATH int dup2_retry(int src, int dst) noexcept {
   sigemptyset(&empty);
   if (::sigprocmask(SIG_SETMASK, &empty, nullptr) != 0) child_fail(err_fd, kStageSigmask, errno);
 
+  if (plan.run_instead != nullptr) {
+    // Nothing of the parent's beyond 0..2 may stay open in a worker: another worker's task pipe
+    // held here would never see EOF. Closing the error pipe tells the parent: started.
+    if (::syscall(SYS_close_range, 3U, ~0U, 0U) != 0) {
+      for (int fd = 3; fd < 65536; ++fd) ::close(fd);
+    }
+    plan.run_instead();
+    ::_exit(127);  // not reached: run_instead does not return
+  }
   ::execve(plan.path, plan.argv, plan.envp);
   child_fail(err_fd, kStageExec, errno);
 }

@@ -60,6 +60,12 @@ struct ChildPlan {
   /// those whose disposition is not already SIG_DFL are listed. reset_count < 0 resets all.
   const int* reset_signals = nullptr;
   int reset_count = -1;
+  /// When set, the child runs this function after the stdio plan and the empty mask instead of
+  /// execve (poolrun's built-in worker, platform/bench_worker.h); it must not return. Only for a
+  /// real fork (fork_exec), never vfork_exec: the function runs in the child's own copy of memory.
+  /// The parent's answer is then "started" as soon as the child has set up (the error pipe is
+  /// closed before the function runs).
+  void (*run_instead)() noexcept = nullptr;
 };
 
 /// What fork_exec() did: a pid (the child has exec'd), or the failed stage and its errno (the

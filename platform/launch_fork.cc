@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "platform/bench_worker.h"
 #include "platform/child_exec.h"
 #include "platform/start_methods.h"
 #include "platform/wait.h"
@@ -41,6 +42,24 @@ class ForkLauncher final : public core::Launcher {
     plan.reset_signals = reset_.data();
     plan.reset_count = static_cast<int>(reset_.size());
 
+    const detail::ForkExecResult r = detail::fork_exec(plan);
+    core::LaunchResult res;
+    if (r.pid > 0) {
+      res.pid = r.pid;
+    } else {
+      res.error = r.error;
+      res.stage = detail::stage_name(r.stage);
+    }
+    return res;
+  }
+
+  /// fork's worker: the forked copy of poolrun runs the worker loop itself, no exec. The copy has
+  /// only the calling thread; `poolrun bench` starts workers while it has no other thread.
+  core::LaunchResult launch_builtin_worker(int task_fd, int result_fd) override {
+    detail::ChildPlan plan;
+    plan.stdio[0] = task_fd;
+    plan.stdio[1] = result_fd;
+    plan.run_instead = &run_builtin_worker;
     const detail::ForkExecResult r = detail::fork_exec(plan);
     core::LaunchResult res;
     if (r.pid > 0) {

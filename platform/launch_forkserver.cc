@@ -27,6 +27,10 @@
 //   it would get from spawn even though the server's own 0..2 are /dev/null. The environment is
 //   always sent in full (poolrun's current environ for "inherit"), for the same reason.
 //   The server receives with MSG_CMSG_CLOEXEC, so passed fds never leak into later jobs.
+//   Request kind "start a built-in worker" (`poolrun bench`'s process executor): fd_flags bit
+//   kWorker, path, cwd, argv and envp empty, slots 0 and 1 the worker's task and result pipes. The
+//   server then forks for real (the worker runs code in the server's image, a copy of poolrun made
+//   at start-up, so vfork cannot serve) and the child runs run_builtin_worker() on 0 and 1.
 //
 // server -> poolrun, fixed-size Report records (40 bytes) on the same socket:
 //   kLaunched {pid}                — the answer to a request: exec succeeded;
@@ -91,6 +95,7 @@
 #include <utility>
 #include <vector>
 
+#include "platform/bench_worker.h"
 #include "platform/child_exec.h"
 #include "platform/fd.h"
 #include "platform/start_methods.h"
@@ -107,6 +112,7 @@ namespace {
 constexpr uint32_t kRequestMagic = 0x50524653;  // "PRFS"
 constexpr uint32_t kFdPassed = 1u;              // << slot
 constexpr uint32_t kFdClosed = 1u << 4;         // << slot
+constexpr uint32_t kWorker = 1u << 8;           // start poolrun's built-in worker, not a command
 /// Upper bound on one request's body: far above any argv + envp execve accepts, low enough that
 /// a corrupted length cannot make the server map absurd amounts of memory.
 constexpr uint64_t kMaxBody = uint64_t{1} << 30;
@@ -468,8 +474,10 @@ bool Server::serve_request() noexcept {
   if (!fds_ok || !body_ok) {
     r.status = fds_ok ? EBADMSG : EBADF;
   } else {
-    detail::ForkExecResult fr = child_stack_ ? detail::vfork_exec(plan, child_stack_, kChildStackSize)
-                                             : detail::fork_exec(plan);
+    if (h.fd_flags & kWorker) plan.run_instead = &run_builtin_worker;
+    detail::ForkExecResult fr = child_stack_ && !plan.run_instead
+                                    ? detail::vfork_exec(plan, child_stack_, kChildStackSize)
+                                    : detail::fork_exec(plan);
     if (fr.pid > 0) {
       r.kind = kLaunched;
       r.pid = fr.pid;
@@ -524,6 +532,7 @@ class ForkserverLauncher final : public core::Launcher {
   int event_fd() const override { return ready_.get(); }
 
   core::LaunchResult launch(const core::LaunchRequest& req) override;
+  core::LaunchResult launch_builtin_worker(int task_fd, int result_fd) override;
 
   void collect(std::vector<core::ExitStatus>& out) override {
     read_available();
@@ -577,6 +586,8 @@ class ForkserverLauncher final : public core::Launcher {
   /// Sends all of `buf`, the first bytes with `fds` attached; drains reports while the socket is
   /// full. Returns 0 or an errno.
   int send_request(const std::string& buf, const int* fds, int nfds);
+  /// Sends request_ with `fds` and waits for the answer (exit reports read meanwhile are queued).
+  core::LaunchResult exchange(const int* fds, int nfds);
 
   pid_t server_pid_;
   UniqueFd sock_;   ///< the channel to the server, non-blocking
@@ -754,6 +765,36 @@ core::LaunchResult ForkserverLauncher::launch(const core::LaunchRequest& req) {
     for (const char* e : env_ptrs) put(e, strlen(e));
   }
 
+  return exchange(fds, nfds);
+}
+
+core::LaunchResult ForkserverLauncher::launch_builtin_worker(int task_fd, int result_fd) {
+  core::LaunchResult res;
+  res.stage = "forkserver";
+  if (dead_) {
+    res.error = EPIPE;
+    return res;
+  }
+  RequestHeader h = {};
+  h.magic = kRequestMagic;
+  h.fd_flags = kWorker | (kFdPassed << 0) | (kFdPassed << 1);
+  int fds[3] = {task_fd, result_fd, -1};
+  int nfds = 2;
+  if (::fcntl(2, F_GETFD) >= 0) {
+    fds[nfds++] = 2;
+    h.fd_flags |= kFdPassed << 2;
+  } else {
+    h.fd_flags |= kFdClosed << 2;
+  }
+  h.body_len = 2;  // empty path, empty cwd
+  request_.assign(reinterpret_cast<const char*>(&h), sizeof h);
+  request_.append(2, '\0');
+  return exchange(fds, nfds);
+}
+
+core::LaunchResult ForkserverLauncher::exchange(const int* fds, int nfds) {
+  core::LaunchResult res;
+  res.stage = "forkserver";
   have_answer_ = false;
   // Exit reports read while sending or waiting are queued; make sure the engine hears of them.
   struct Notify {

@@ -8,6 +8,7 @@
 #include "core/errors.h"
 #include "platform/launchers.h"
 #include "platform/start_methods.h"
+#include "platform/bench_worker.h"
 #include "platform/wait.h"
 
 extern char** environ;
@@ -69,6 +70,17 @@ class SpawnLauncher final : public core::Launcher {
 
   void collect(std::vector<core::ExitStatus>& out) override { reap_children(out, false); }
   void collect_blocking(std::vector<core::ExitStatus>& out) override { reap_children(out, true); }
+
+  /// spawn's worker: poolrun itself, exec'd afresh in its hidden worker mode (main() hands
+  /// argv[1] == kBuiltinWorkerArg to run_builtin_worker()).
+  core::LaunchResult launch_builtin_worker(int task_fd, int result_fd) override {
+    core::LaunchRequest req;
+    req.path = "/proc/self/exe";  // resolved by the kernel in the child: poolrun's own binary
+    req.argv = {"poolrun", kBuiltinWorkerArg};
+    req.stdin_fd = task_fd;
+    req.stdout_fd = result_fd;
+    return launch(req);
+  }
 
  private:
   posix_spawnattr_t attr_;
