@@ -182,7 +182,6 @@ class Engine {
   std::vector<Termination> terminations_;
   std::unordered_set<std::size_t> resume_skip_;  // --resume: seqs the joblog already has
   platform::Guardian guardian_;
-  bool guardian_tried_ = false;  // start() was called (or cannot be)
 
   Stop stop_ = Stop::None;
   int signals_seen_ = 0;
@@ -264,12 +263,6 @@ void Engine::start_jobs() {
   if (!dry_buf_.empty()) {
     write_out(1, dry_buf_);
     dry_buf_.clear();
-  }
-  if (running_ > 0 && !guardian_tried_) {
-    // After the first launch, so the fork overlaps the first job (its pid waits in the pipe).
-    guardian_tried_ = true;
-    if (auto ec = guardian_.start())
-      spdlog::info("no guardian process ({}): jobs may outlive poolrun if it is killed", ec.message());
   }
   // Watch the input only while it is needed: a level-triggered fd left in the loop would spin.
   bool want = (pending || source_.wants_input()) && stop_ == Stop::None && source_.wait_fd() >= 0;
@@ -935,12 +928,10 @@ int Engine::run() {
       throw InputError(cfg_.results_dir + ": cannot create the --results directory: " + ec.message());
   }
   if (!cfg_.dry_run) {
-    if (auto ec = guardian_.prepare()) {
-      guardian_tried_ = true;
+    // Before the first job: a guardian forked later would leave the jobs started before it
+    // unguarded, and poolrun killed in that window would orphan them.
+    if (auto ec = guardian_.start())
       spdlog::info("no guardian process ({}): jobs may outlive poolrun if it is killed", ec.message());
-    }
-  } else {
-    guardian_tried_ = true;
   }
   signals_.emplace();
   loop_.add(signals_->fd(), kTokenSignals);

@@ -14,10 +14,8 @@ namespace poolrun::platform {
 /// Its cost per job is two 4-byte writes; it reads them in batches (at most every 100 ms), so a job
 /// costs poolrun no context switch.
 ///
-/// Use: prepare() before the first job, watch()/unwatch() as jobs start and end, start() right
-/// after the first launch. Messages written before start() wait in the pipe, so the fork (about
-/// 0.1 ms) overlaps the first job instead of delaying it. poolrun must not have threads when it
-/// calls start().
+/// Use: start() before the first job (poolrun must not have threads then), watch()/unwatch() as
+/// jobs start and end. Messages written between prepare() and start() wait in the pipe.
 class Guardian {
  public:
   Guardian() = default;

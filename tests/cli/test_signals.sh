@@ -168,6 +168,16 @@ sleep 0.3
 kill -9 $pid; wait $pid 2>/dev/null
 check_cmd sigkill.jobs_end "jobs outlived a SIGKILLed poolrun by more than 2 s" wait_gone 2 "$m10"
 reap "$m10"
+# ... also when it is killed right after starting: no job may start before the guardian exists.
+m15=$(marker 8420)
+for delay in 0.005 0.01 0.02 0.03 0.05; do
+  "$P" -j4 "sleep $m15; : {}" ::: a b c d >/dev/null 2>&1 &
+  pid=$!
+  sleep $delay
+  kill -9 $pid; wait $pid 2>/dev/null
+  check_cmd "sigkill_early[$delay].jobs_end" "jobs outlived poolrun SIGKILLed after $delay s" wait_gone 2 "$m15"
+  reap "$m15"
+done
 
 # --- EPIPE: the reader goes away; poolrun stops promptly and quietly, in every mode where poolrun
 # itself writes the output (with -u the jobs write straight to the pipe and poolrun never sees
