@@ -112,6 +112,8 @@ std::string config_json(const RunConfig& cfg) { return dump(config_to_json(cfg))
 std::string Reports::job_json(const JobRecord& rec) { return dump(job_to_json(rec)); }
 
 Reports::Reports(const RunConfig& cfg) : cfg_(cfg), keep_(!cfg.json_path.empty()) {
+  // Opened now, so an unwritable path is an error before any job runs, not a lost report after.
+  if (keep_) json_ = open_report(cfg.json_path, false);
   if (!cfg.jsonl_path.empty()) jsonl_ = open_report(cfg.jsonl_path, false);
   if (!cfg.joblog_path.empty()) {
     joblog_ = open_report(cfg.joblog_path, cfg.joblog_append);
@@ -161,8 +163,7 @@ void Reports::finish(const RunSummary& summary) {
                 {"config", config_to_json(cfg_)},
                 {"summary", summary_to_json(summary)},
                 {"jobs", std::move(jobs)}};
-    auto fd = open_report(cfg_.json_path, false);
-    write_or_throw(fd.get(), dump(doc, 2) + "\n", cfg_.json_path);
+    write_or_throw(json_.get(), dump(doc, 2) + "\n", cfg_.json_path);
   }
 }
 

@@ -64,6 +64,7 @@ class Reports {
  private:
   const RunConfig& cfg_;
   platform::UniqueFd jsonl_, joblog_;
+  platform::UniqueFd json_;  ///< --json: opened (and emptied) before the first job, written at the end
   bool keep_ = false;
   std::vector<JobRecord> kept_;
 };

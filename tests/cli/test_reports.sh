@@ -223,7 +223,7 @@ check timeout.joblog "-1 15 sleep 30" "$(awk -F'\t' 'NR>1 && $9 == "sleep 30" {p
 check timeout.joblog.other "0 0 sleep 0.1" "$(awk -F'\t' 'NR>1 && $9 == "sleep 0.1" {print $7, $8, $9}' to.tsv)"
 
 # --- a report file that cannot be written: 255, one line naming the file
-for opt in --joblog --jsonl; do
+for opt in --joblog --jsonl --json; do
   run $opt "$T/nodir/report" touch ran ::: a
   check_rc "unwritable[$opt].status" 255 "$RC"
   check "unwritable[$opt].one_line" 1 "$(printf '%s\n' "$ERR" | grep -c .)"
