@@ -345,15 +345,21 @@ void Engine::launch(std::unique_ptr<Job> job) {
       pid_slot_[res.pid] = slot;
       guardian_.watch(res.pid);
     } else {
-      j.spawn_error = res.stage + ": " + req.path + ": " + platform::errno_message(res.error);
+      // A working directory that cannot be entered is named itself, not the program.
+      const std::string& what = res.stage == "chdir" && !req.cwd.empty() ? req.cwd : req.path;
+      j.spawn_error = res.stage + ": " + what + ": " + platform::errno_message(res.error);
       if (res.error == E2BIG)
-        j.spawn_error += " (the command line exceeds the kernel's limit; -X splits lines under it)";
+        j.spawn_error += cfg_.xargs ? " (the command line exceeds the kernel's limit, even with one item: the item is too long)"
+                                    : " (the command line exceeds the kernel's limit; -X splits lines under it)";
       j.status.exit_code = (res.error == ENOENT) ? 127 : 126;
     }
   }
   if (!j.spawn_error.empty()) {
     std::string shown = j.spec.command.size() > 200 ? j.spec.command.substr(0, 200) + "..." : j.spec.command;
-    spdlog::error("job {}: cannot run '{}': {}", j.spec.input.seq, shown, j.spawn_error);
+    if (j.spec.name.empty())
+      spdlog::error("job {}: cannot run '{}': {}", j.spec.input.seq, shown, j.spawn_error);
+    else
+      spdlog::error("job {}: cannot run '{}': {}", j.spec.name, shown, j.spawn_error);
     if (j.status.exit_code < 0) j.status.exit_code = 127;
     j.exited = true;
     j.end_mono = j.start_mono;

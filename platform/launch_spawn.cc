@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/errors.h"
@@ -62,6 +63,21 @@ class SpawnLauncher final : public core::Launcher {
     if (rc != 0) {
       res.error = rc;  // posix_spawn returns the error rather than setting errno
       res.stage = "exec";
+      // posix_spawn does not say which step failed: name the working directory when it is the
+      // one that cannot be entered, as the fork paths do (stage "chdir").
+      struct stat st;
+      if (!req.cwd.empty()) {
+        if (::stat(req.cwd.c_str(), &st) != 0) {
+          res.error = errno;
+          res.stage = "chdir";
+        } else if (!S_ISDIR(st.st_mode)) {
+          res.error = ENOTDIR;
+          res.stage = "chdir";
+        } else if (::access(req.cwd.c_str(), X_OK) != 0) {
+          res.error = errno;
+          res.stage = "chdir";
+        }
+      }
       return res;
     }
     res.pid = pid;

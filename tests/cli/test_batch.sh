@@ -361,4 +361,12 @@ check_match help.mentions_junit -- '--junit' "$OUT"
 run --help
 check_match help.main_mentions_batch 'poolrun batch --help' "$OUT"
 
+# A working directory that does not exist: the job fails, and the message names the job and the
+# directory (not the shell), the same under every start method.
+printf '{"jobs":[{"name":"build","cmd":"echo hi","cwd":"%s/missing-dir"}]}\n' "$T" >cwd.json
+run batch cwd.json
+check_rc cwd_missing.status 1 "$RC"
+check_match cwd_missing.message "job build: cannot run 'echo hi': chdir: $T/missing-dir: No such file or directory" "$ERR"
+
 finish
+
