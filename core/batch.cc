@@ -30,10 +30,11 @@ namespace fs = std::filesystem;
 /// How a value appears after "got": scalars as JSON text (long strings cut), containers by kind.
 std::string describe(const json& v) {
   switch (v.type()) {
-    case json::value_t::object: return "an object";
-    case json::value_t::array: return "a list";
+    case json::value_t::object: return v.empty() ? "an empty object" : "an object";
+    case json::value_t::array: return v.empty() ? "an empty list" : "a list";
     case json::value_t::string: {
       const auto& s = v.get_ref<const std::string&>();
+      if (s.empty()) return "an empty string";
       if (s.size() > 40) return json(s.substr(0, 37)).dump(-1, ' ', false, json::error_handler_t::replace) + "...";
       return v.dump(-1, ' ', false, json::error_handler_t::replace);
     }
