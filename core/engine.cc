@@ -892,12 +892,23 @@ void Engine::open_results(Job& job) {
   // GNU parallel's layout: DIR/1/<value 1>/2/<value 2>/{stdout,stderr,seq}, "/" in a value
   // written as "\_" and "\" as "\\". A named (batch) job uses DIR/<name>/.
   std::string dir = cfg_.results_dir;
+  // A value longer than a file name may be (255 bytes) becomes nested directories of 255 bytes
+  // at most, as GNU parallel does, rather than an error and lost output.
   auto escape = [](const std::string& v) {
     std::string out;
+    std::size_t part = 0;  // bytes in the current path component
+    auto put = [&](std::string_view piece) {
+      if (part + piece.size() > 255) {
+        out += '/';
+        part = 0;
+      }
+      out += piece;
+      part += piece.size();
+    };
     for (char c : v) {
-      if (c == '/') out += "\\_";
-      else if (c == '\\') out += "\\\\";
-      else out += c;
+      if (c == '/') put("\\_");
+      else if (c == '\\') put("\\\\");
+      else put(std::string_view(&c, 1));
     }
     return out;
   };

@@ -7,6 +7,11 @@ check results.stdout "out a1" "$(cat res/1/a/2/1/stdout 2>&1)"
 check results.stderr "err" "$(cat res/1/a/2/1/stderr 2>&1)"
 check results.seq "2" "$(cat 'res/1/b\_c/2/1/seq' 2>&1)"
 check results.slash "out b/c1" "$(cat 'res/1/b\_c/2/1/stdout' 2>&1)"
+# A value longer than a file name may be: nested directories of 255 bytes at most, nothing lost.
+long=$(printf 'v%.0s' $(seq 600))
+"$P" --results longres echo {} ::: "$long" > /dev/null 2>&1
+check results.long.status 0 "$?"
+check results.long.stdout "$long" "$(cat "longres/1/${long:0:255}/${long:255:255}/${long:510}/stdout" 2>&1)"
 
 # A run killed with SIGKILL mid-way, then --resume: every job runs once in all, none is logged twice.
 seq 12 > items
