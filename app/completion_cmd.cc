@@ -288,8 +288,8 @@ _poolrun() {
   elif ((start < 0)) && [[ $cur == -* ]]; then
     _poolrun_option_word main "$cur"
   elif ((start < 0 || start == cword)); then
-    # The command: any command, and the batch subcommand right after poolrun.
-    ((cword == 1)) && _poolrun_add "" < <(compgen -W batch -- "$cur")
+    # The command: any command, and the subcommands right after poolrun.
+    ((cword == 1)) && _poolrun_add "" < <(compgen -W 'batch bench report' -- "$cur")
     if [[ $cur == */* ]]; then
       _poolrun_files "$cur"
     else
@@ -398,7 +398,7 @@ _poolrun() {
     command)
       if (( CURRENT == 2 )); then
         _alternative \
-          'subcommands:subcommand:((batch\:"run named jobs with dependencies from a JSON spec"))' \
+          'subcommands:subcommand:((batch\:"run named jobs with dependencies from a JSON spec" bench\:"time a workload at several worker counts" report\:"draw a report as an SVG chart"))' \
           'commands:command:_command_names -e' && ret=0
       else
         _command_names -e && ret=0

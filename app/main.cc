@@ -94,7 +94,9 @@ int main(int argc, char** argv) {
   CLI::App app{"poolrun: run a command over many inputs in parallel (GNU parallel compatible)", "poolrun"};
   app.set_version_flag("--version", std::string("poolrun ") + POOLRUN_VERSION);
   app.footer("Examples:\n  find . -name '*.txt' | poolrun gzip -k {}\n  poolrun -k echo {} ::: a b c\n"
-             "See man poolrun for every option; poolrun batch --help for job specs with dependencies.");
+             "See man poolrun for every option; poolrun batch --help for job specs with dependencies;\n"
+             "poolrun bench --help for CPU- vs I/O-bound, threads vs processes; poolrun report timeline\n"
+             "RUN.json --svg FILE for a chart of a run.");
   poolrun::app::RunOptions run_opts;
   poolrun::app::setup_run(app, run_opts);
   if (poolrun::app::is_completion_request(args)) return poolrun::app::completion_main(app, args);
