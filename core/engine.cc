@@ -13,6 +13,7 @@
 #include <unordered_set>
 
 #include "core/errors.h"
+#include "core/termination.h"
 #include "core/job_source.h"
 #include "core/joblog.h"
 #include "core/main_source.h"
@@ -66,13 +67,6 @@ struct Job {
   std::string spawn_error;
   JobRecord record;  // filled when the job ends
   bool pipes_open() const { return pipes[0].valid() || pipes[1].valid(); }
-};
-
-/// A process group being ended with a termination sequence.
-struct Termination {
-  int pgid;
-  std::size_t step;
-  double next;  // monotonic time of the next step
 };
 
 class Engine {
@@ -179,7 +173,7 @@ class Engine {
   std::size_t next_print_ = 1;
   std::size_t keep_window_ = 1000;
   std::map<std::size_t, std::unique_ptr<Job>> finished_;  // -k: done, waiting for their turn
-  std::vector<Termination> terminations_;
+  Terminations terminations_{cfg_.termseq};
   std::unordered_set<std::size_t> resume_skip_;  // --resume: seqs the joblog already has
   platform::Guardian guardian_;
 
@@ -584,7 +578,7 @@ void Engine::on_signals() {
         // A second signal: no more patience.
         for (auto& j : jobs_)
           if (j && j->pid > 0 && !j->exited) terminate_group(j->pid, true);
-        for (auto& t : terminations_) platform::kill_process_group(t.pgid, SIGKILL);
+        terminations_.kill_all();
       }
     }
   }
@@ -620,17 +614,7 @@ void Engine::maybe_finish(std::size_t slot) {
   if (job && job->exited && !job->pipes_open()) finish(slot);
 }
 
-void Engine::terminate_group(int pgid, bool immediate_kill) {
-  if (immediate_kill) {
-    platform::kill_process_group(pgid, SIGKILL);
-    return;
-  }
-  for (const auto& t : terminations_)
-    if (t.pgid == pgid) return;  // already being ended
-  if (cfg_.termseq.empty()) return;
-  platform::kill_process_group(pgid, cfg_.termseq[0].signal);
-  terminations_.push_back({pgid, 0, platform::monotonic_now() + cfg_.termseq[0].wait_ms / 1000.0});
-}
+void Engine::terminate_group(int pgid, bool immediate_kill) { terminations_.start(pgid, immediate_kill); }
 
 void Engine::on_timers(double now) {
   for (std::size_t s = 1; s <= jobs_.size(); ++s) {
@@ -662,26 +646,9 @@ void Engine::on_timers(double now) {
       maybe_finish(s);
     }
   }
-  for (std::size_t i = 0; i < terminations_.size();) {
-    Termination& t = terminations_[i];
-    if (now < t.next) {
-      ++i;
-      continue;
-    }
-    ++t.step;
-    if (t.step >= cfg_.termseq.size() && platform::process_group_alive(t.pgid)) {
-      // The sequence is over and the group still lives (a --termseq without KILL): never hang.
-      platform::kill_process_group(t.pgid, SIGKILL);
-    }
-    if (t.step >= cfg_.termseq.size() || !platform::process_group_alive(t.pgid)) {
-      if (!pid_slot_.count(t.pgid)) guardian_.unwatch(t.pgid);
-      terminations_.erase(terminations_.begin() + static_cast<long>(i));
-      continue;
-    }
-    platform::kill_process_group(t.pgid, cfg_.termseq[t.step].signal);
-    t.next = now + cfg_.termseq[t.step].wait_ms / 1000.0;
-    ++i;
-  }
+  terminations_.advance(now, [&](int pgid) {
+    if (!pid_slot_.count(pgid)) guardian_.unwatch(pgid);
+  });
 }
 
 int Engine::next_timeout(double now) const {
@@ -694,7 +661,7 @@ int Engine::next_timeout(double now) const {
     if (!j->exited) consider(j->deadline);
     consider(j->grace_deadline);
   }
-  for (const auto& t : terminations_) consider(t.next);
+  consider(terminations_.next_due());
   if (progress_active_) consider(last_draw_ + 0.25);
   if (next == 0) return -1;
   double ms = (next - now) * 1000.0;
@@ -728,9 +695,7 @@ void Engine::finish(std::size_t slot) {
     return;
   }
   source_.job_done(job->spec, !failed);
-  if (std::none_of(terminations_.begin(), terminations_.end(),
-                   [&](const Termination& t) { return t.pgid == job->pid; }))
-    guardian_.unwatch(job->pid);
+  if (!terminations_.contains(job->pid)) guardian_.unwatch(job->pid);
   close_results(*job);
   if (!failed && cfg_.timeout_percent > 0) update_percent_timeout(job->end_mono - job->start_mono);
   record(*job);
@@ -1005,8 +970,7 @@ int Engine::run() {
   }
   draw_progress(platform::monotonic_now(), true);
   // Anything still being terminated (leftover descendants): no orphans outlive the run.
-  for (const auto& t : terminations_)
-    if (platform::process_group_alive(t.pgid)) platform::kill_process_group(t.pgid, SIGKILL);
+  terminations_.kill_all();
   // -k: print what finished, in order, even after a stop (gaps are skipped).
   while (!finished_.empty()) {
     auto it = finished_.begin();

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/errors.h"
+#include "core/termination.h"
 #include "core/map_chunks.h"
 #include "core/output.h"
 #include "platform/event_loop.h"
@@ -85,12 +86,6 @@ struct Worker {
   std::uint64_t surplus = 0;
   double started = 0, first_write = 0, last_activity = 0, last_complete = 0, grace_deadline = 0;
   bool all_written() const { return write_idx == inflight.size(); }
-};
-
-struct Termination {
-  int pgid;
-  std::size_t step;
-  double next;
 };
 
 class MapPool {
@@ -197,7 +192,7 @@ class MapPool {
   platform::Guardian guardian_;
   std::vector<std::unique_ptr<Worker>> workers_;  // by slot - 1
   std::unordered_map<int, std::size_t> pid_slot_;  // worker and init pids
-  std::vector<Termination> terminations_;
+  Terminations terminations_{rc_.termseq};
   std::vector<ExitStatus> exits_;
   std::size_t workers_started_ = 0, recycled_ = 0;
   std::size_t learned_depth_ = kStartDepth;  // the depth starved workers needed: fresh ones start there
@@ -643,7 +638,7 @@ void MapPool::maybe_finish(Worker& w) {
 void MapPool::finish_worker(std::size_t slot) {
   std::unique_ptr<Worker> w = std::move(workers_[slot - 1]);
   bool ran_out = false;
-  if (std::none_of(terminations_.begin(), terminations_.end(), [&](const Termination& t) { return t.pgid == w->pid; }))
+  if (!terminations_.contains(w->pid))
     guardian_.unwatch(w->pid);
   std::string how = w->status.signal ? "was killed by signal " + std::to_string(w->status.signal)
                                      : "exited with status " + std::to_string(w->status.exit_code);
@@ -810,17 +805,7 @@ void MapPool::stop(Stop why) {
   }
 }
 
-void MapPool::terminate_group(int pgid, bool kill_now) {
-  if (kill_now) {
-    platform::kill_process_group(pgid, SIGKILL);
-    return;
-  }
-  for (const auto& t : terminations_)
-    if (t.pgid == pgid) return;
-  if (rc_.termseq.empty()) return;
-  platform::kill_process_group(pgid, rc_.termseq[0].signal);
-  terminations_.push_back({pgid, 0, platform::monotonic_now() + rc_.termseq[0].wait_ms / 1000.0});
-}
+void MapPool::terminate_group(int pgid, bool kill_now) { terminations_.start(pgid, kill_now); }
 
 void MapPool::on_timers(double now) {
   for (auto& wp : workers_) {
@@ -838,24 +823,9 @@ void MapPool::on_timers(double now) {
       maybe_finish(*w);
     }
   }
-  for (std::size_t i = 0; i < terminations_.size();) {
-    Termination& t = terminations_[i];
-    if (now < t.next) {
-      ++i;
-      continue;
-    }
-    ++t.step;
-    if (t.step >= rc_.termseq.size() && platform::process_group_alive(t.pgid))
-      platform::kill_process_group(t.pgid, SIGKILL);
-    if (t.step >= rc_.termseq.size() || !platform::process_group_alive(t.pgid)) {
-      if (!pid_slot_.count(t.pgid)) guardian_.unwatch(t.pgid);
-      terminations_.erase(terminations_.begin() + static_cast<long>(i));
-      continue;
-    }
-    platform::kill_process_group(t.pgid, rc_.termseq[t.step].signal);
-    t.next = now + rc_.termseq[t.step].wait_ms / 1000.0;
-    ++i;
-  }
+  terminations_.advance(now, [&](int pgid) {
+    if (!pid_slot_.count(pgid)) guardian_.unwatch(pgid);
+  });
 }
 
 int MapPool::next_timeout(double now) const {
@@ -869,7 +839,7 @@ int MapPool::next_timeout(double now) const {
     consider(w->grace_deadline);
     if (w->state == Worker::State::Running && w->in && !w->inflight.empty() && w->all_written()) starve_watch = true;
   }
-  for (const auto& t : terminations_) consider(t.next);
+  consider(terminations_.next_due());
   if (starve_watch && work_left()) consider(now + kStarveS / 2);
   if (next == 0) return -1;
   double ms = (next - now) * 1000.0;
@@ -1042,8 +1012,7 @@ int MapPool::run() {
     }
     on_timers(platform::monotonic_now());
   }
-  for (const auto& t : terminations_)
-    if (platform::process_group_alive(t.pgid)) platform::kill_process_group(t.pgid, SIGKILL);
+  terminations_.kill_all();
   release();
   if (!error_.empty()) spdlog::error("{}", error_);
   double wall = platform::monotonic_now() - t0;

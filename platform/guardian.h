@@ -14,6 +14,9 @@ namespace poolrun::platform {
 /// Its cost per job is two 4-byte writes; it reads them in batches (at most every 100 ms), so a job
 /// costs poolrun no context switch.
 ///
+/// Gap: a job learns its pid only when its launch returns, so a SIGKILL of poolrun while a job is
+/// being started (spawn, fork: during its exec) can leave that one job unknown to the guardian.
+///
 /// Use: start() before the first job (poolrun must not have threads then), watch()/unwatch() as
 /// jobs start and end. Messages written between prepare() and start() wait in the pipe.
 class Guardian {
