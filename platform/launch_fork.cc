@@ -22,6 +22,18 @@ extern char** environ;
 namespace poolrun::platform {
 namespace {
 
+/// A pid, or the failed stage and its errno.
+core::LaunchResult to_launch_result(const detail::ForkExecResult& r) {
+  core::LaunchResult res;
+  if (r.pid > 0) {
+    res.pid = r.pid;
+  } else {
+    res.error = r.error;
+    res.stage = detail::stage_name(r.stage);
+  }
+  return res;
+}
+
 class ForkLauncher final : public core::Launcher {
  public:
   const char* name() const override { return "fork"; }
@@ -42,15 +54,7 @@ class ForkLauncher final : public core::Launcher {
     plan.reset_signals = reset_.data();
     plan.reset_count = static_cast<int>(reset_.size());
 
-    const detail::ForkExecResult r = detail::fork_exec(plan);
-    core::LaunchResult res;
-    if (r.pid > 0) {
-      res.pid = r.pid;
-    } else {
-      res.error = r.error;
-      res.stage = detail::stage_name(r.stage);
-    }
-    return res;
+    return to_launch_result(detail::fork_exec(plan));
   }
 
   /// fork's worker: the forked copy of poolrun runs the worker loop itself, no exec. The copy has
@@ -60,15 +64,7 @@ class ForkLauncher final : public core::Launcher {
     plan.stdio[0] = task_fd;
     plan.stdio[1] = result_fd;
     plan.run_instead = &run_builtin_worker;
-    const detail::ForkExecResult r = detail::fork_exec(plan);
-    core::LaunchResult res;
-    if (r.pid > 0) {
-      res.pid = r.pid;
-    } else {
-      res.error = r.error;
-      res.stage = detail::stage_name(r.stage);
-    }
-    return res;
+    return to_launch_result(detail::fork_exec(plan));
   }
 
   // The children are ours: reaped exactly like the spawn method's.
