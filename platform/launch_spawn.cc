@@ -6,6 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "core/errors.h"
 #include "platform/launchers.h"
 #include "platform/start_methods.h"
@@ -34,32 +36,24 @@ class SpawnLauncher final : public core::Launcher {
     posix_spawnattr_setflags(&attr_, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
                                          POSIX_SPAWN_SETPGROUP);
   }
-  ~SpawnLauncher() override { posix_spawnattr_destroy(&attr_); }
+  ~SpawnLauncher() override {
+    posix_spawnattr_destroy(&attr_);
+    for (auto& c : cache_)
+      if (c.used) posix_spawn_file_actions_destroy(&c.fa);
+    if (uncached_used_) posix_spawn_file_actions_destroy(&uncached_);
+  }
 
   const char* name() const override { return "spawn"; }
 
   core::LaunchResult launch(const core::LaunchRequest& req) override {
     core::LaunchResult res;
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    // dup2 onto 0,1,2 clears close-on-exec on the copies. A source already at its target number
-    // would keep its flag, but poolrun's own pipes never sit at 0..2 (they are opened after
-    // 0..2 are guaranteed open), and -1 means "inherit", so no action is needed then.
-    const int src[3] = {req.stdin_fd, req.stdout_fd, req.stderr_fd};
-    for (int target = 0; target < 3; ++target)
-      if (src[target] >= 0 && src[target] != target)
-        posix_spawn_file_actions_adddup2(&fa, src[target], target);
-    // fds poolrun inherited without close-on-exec must not reach the jobs either: close all
-    // from 3 up in the child (glibc >= 2.34).
-    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-    if (!req.cwd.empty()) posix_spawn_file_actions_addchdir_np(&fa, req.cwd.c_str());
+    posix_spawn_file_actions_t* fa = file_actions(req);
     auto argv = c_string_array(req.argv);
     std::vector<char*> envp;
     if (req.env) envp = c_string_array(*req.env);
     pid_t pid = -1;
-    int rc = ::posix_spawn(&pid, req.path.c_str(), &fa, &attr_, argv.data(),
+    int rc = ::posix_spawn(&pid, req.path.c_str(), fa, &attr_, argv.data(),
                            req.env ? envp.data() : environ);
-    posix_spawn_file_actions_destroy(&fa);
     if (rc != 0) {
       res.error = rc;  // posix_spawn returns the error rather than setting errno
       res.stage = "exec";
@@ -99,6 +93,54 @@ class SpawnLauncher final : public core::Launcher {
   }
 
  private:
+  /// The file actions for `req`: dup2 of its stdio sources onto 0, 1, 2, closefrom(3) and the
+  /// working directory. glibc checks every fd an action names against RLIMIT_NOFILE (a getrlimit
+  /// system call per fd, seven per job), so actions are kept for the few stdio layouts in use —
+  /// a run recycles the same pipe fd numbers — and reused; POSIX lets one object serve many spawns.
+  posix_spawn_file_actions_t* file_actions(const core::LaunchRequest& req) {
+    const int src[3] = {req.stdin_fd, req.stdout_fd, req.stderr_fd};
+    const bool cacheable = req.cwd.empty();  // a working directory per job: built each time
+    if (cacheable) {
+      for (auto& c : cache_)
+        if (c.used && c.src[0] == src[0] && c.src[1] == src[1] && c.src[2] == src[2]) return &c.fa;
+    }
+    posix_spawn_file_actions_t* fa;
+    if (cacheable) {
+      Cached& c = cache_[next_];
+      next_ = (next_ + 1) % kCached;
+      if (c.used) posix_spawn_file_actions_destroy(&c.fa);
+      c.used = true;
+      std::copy(src, src + 3, c.src);
+      fa = &c.fa;
+    } else {
+      if (uncached_used_) posix_spawn_file_actions_destroy(&uncached_);
+      uncached_used_ = true;
+      fa = &uncached_;
+    }
+    posix_spawn_file_actions_init(fa);
+    // dup2 onto 0,1,2 clears close-on-exec on the copies. A source already at its target number
+    // would keep its flag, but poolrun's own pipes never sit at 0..2 (they are opened after
+    // 0..2 are guaranteed open), and -1 means "inherit", so no action is needed then.
+    for (int target = 0; target < 3; ++target)
+      if (src[target] >= 0 && src[target] != target)
+        posix_spawn_file_actions_adddup2(fa, src[target], target);
+    // fds poolrun inherited without close-on-exec must not reach the jobs either: close all
+    // from 3 up in the child (glibc >= 2.34).
+    posix_spawn_file_actions_addclosefrom_np(fa, 3);
+    if (!cacheable) posix_spawn_file_actions_addchdir_np(fa, req.cwd.c_str());
+    return fa;
+  }
+
+  struct Cached {
+    bool used = false;
+    int src[3] = {-1, -1, -1};
+    posix_spawn_file_actions_t fa;
+  };
+  static constexpr std::size_t kCached = 8;
+  Cached cache_[kCached];
+  std::size_t next_ = 0;
+  posix_spawn_file_actions_t uncached_;
+  bool uncached_used_ = false;
   posix_spawnattr_t attr_;
 };
 
