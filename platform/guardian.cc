@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -14,7 +15,7 @@ namespace poolrun::platform {
 namespace {
 
 // Runs in the forked guardian. poolrun has no threads yet, so ordinary code is safe here.
-[[noreturn]] void guardian_main(int rfd) {
+[[noreturn]] void guardian_main(int rfd, const int* table, std::size_t slots) {
   setpgid(0, 0);  // out of the terminal's foreground group: Ctrl-C is poolrun's to handle
   sigset_t none;
   sigemptyset(&none);
@@ -60,7 +61,10 @@ namespace {
     if (rc < 0 && errno != EINTR) break;
     if (!drain()) break;
   }
-  // poolrun is gone without a goodbye.
+  // poolrun is gone without a goodbye: every group still in the table is running too.
+  if (table)
+    for (std::size_t i = 0; i < slots; ++i)
+      if (int g = __atomic_load_n(&table[i], __ATOMIC_ACQUIRE); g > 0) groups.insert(g);
   for (int g : groups) kill(-g, SIGTERM);
   for (int i = 0; i < 50; ++i) {
     bool any = false;
@@ -78,6 +82,12 @@ std::error_code Guardian::prepare() {
   if (pipe_ || pid_ > 0) return {};
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) return {errno, std::system_category()};
+  if (!table_ && slots_ > 0) {
+    // Without the table (mmap refused) every group goes over the pipe.
+    void* m = mmap(nullptr, slots_ * sizeof(int), PROT_READ | PROT_WRITE,
+                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (m != MAP_FAILED) table_ = static_cast<int*>(m);
+  }
   rpipe_.reset(fds[0]);
   pipe_.reset(fds[1]);
   return {};
@@ -96,7 +106,7 @@ std::error_code Guardian::start() {
     pipe_.reset();
     return {e, std::system_category()};
   }
-  if (pid == 0) guardian_main(rpipe_.get());
+  if (pid == 0) guardian_main(rpipe_.get(), table_, slots_);
   rpipe_.reset();
   pid_ = pid;
   return {};
@@ -120,15 +130,40 @@ void Guardian::send(int value) {
 }
 
 void Guardian::watch(int pgid) {
-  if (pgid > 0) send(pgid);
+  if (pgid <= 0 || !pipe_) return;
+  if (table_) {
+    if (where_.count(pgid)) return;  // already known
+    std::uint32_t i;
+    if (!free_.empty()) {
+      i = free_.back();
+      free_.pop_back();
+    } else if (used_ < slots_) {
+      i = static_cast<std::uint32_t>(used_++);
+    } else {
+      return send(pgid);  // table full: the pipe carries this one
+    }
+    where_.emplace(pgid, i);
+    __atomic_store_n(&table_[i], pgid, __ATOMIC_RELEASE);
+    return;
+  }
+  send(pgid);
 }
+
 void Guardian::unwatch(int pgid) {
-  if (pgid > 0) send(-pgid);
+  if (pgid <= 0 || !pipe_) return;
+  if (auto it = where_.find(pgid); it != where_.end()) {
+    __atomic_store_n(&table_[it->second], 0, __ATOMIC_RELEASE);
+    free_.push_back(it->second);
+    where_.erase(it);
+    return;
+  }
+  send(-pgid);
 }
 
 Guardian::~Guardian() {
   send(0);
   pipe_.reset();
+  if (table_) munmap(table_, slots_ * sizeof(int));
 }
 
 }  // namespace poolrun::platform

@@ -1,6 +1,10 @@
 // The guardian: a small process that ends poolrun's running jobs if poolrun itself dies.
 #pragma once
+#include <cstddef>
+#include <cstdint>
 #include <system_error>
+#include <unordered_map>
+#include <vector>
 
 #include "platform/fd.h"
 
@@ -8,11 +12,14 @@ namespace poolrun::platform {
 
 /// poolrun's jobs run in process groups of their own, so a SIGKILL of poolrun does not reach them,
 /// and posix_spawn cannot set PR_SET_PDEATHSIG. The guardian is a forked copy of poolrun in a
-/// process group of its own with fds 0, 1, 2 on /dev/null. poolrun tells it over a pipe which
-/// process groups are running. When the pipe reaches EOF without a clean goodbye (poolrun was
-/// killed), it sends SIGTERM to every group it knows, waits up to 500 ms, then SIGKILL, and exits.
-/// Its cost per job is two 4-byte writes; it reads them in batches (at most every 100 ms), so a job
-/// costs poolrun no context switch.
+/// process group of its own with fds 0, 1, 2 on /dev/null. It learns which process groups are
+/// running from a table in memory shared with poolrun (an anonymous MAP_SHARED mapping made before
+/// the fork, kTableSlots entries): poolrun stores a group's id when the job starts and clears it when
+/// the group has ended, so a job costs no system call and no context switch. Only when the table is
+/// full do messages go over the pipe instead (4 bytes each, read in batches at most every 100 ms).
+/// The pipe also tells the guardian poolrun's fate: when it reaches EOF without a clean goodbye
+/// (poolrun was killed), the guardian sends SIGTERM to every group in the table and in its messages,
+/// waits up to 500 ms, then SIGKILL, and exits.
 ///
 /// Gap: a job learns its pid only when its launch returns, so a SIGKILL of poolrun while a job is
 /// being started (spawn, fork: during its exec) can leave that one job unknown to the guardian.
@@ -21,7 +28,8 @@ namespace poolrun::platform {
 /// jobs start and end. Messages written between prepare() and start() wait in the pipe.
 class Guardian {
  public:
-  Guardian() = default;
+  /// `table_slots`: entries of the shared table (tests make it small to exercise the pipe).
+  explicit Guardian(std::size_t table_slots = kTableSlots) : slots_(table_slots) {}
   Guardian(const Guardian&) = delete;
   Guardian& operator=(const Guardian&) = delete;
   ~Guardian();  ///< says goodbye (the guardian exits without killing anything)
@@ -37,6 +45,9 @@ class Guardian {
   void watch(int pgid);
   void unwatch(int pgid);
 
+  /// Entries of the shared table (4 bytes each; pages are touched only as groups need them).
+  static constexpr std::size_t kTableSlots = 16384;
+
   /// True once start() forked the guardian.
   bool started() const { return pid_ > 0; }
 
@@ -48,6 +59,11 @@ class Guardian {
   UniqueFd pipe_;   ///< write end
   UniqueFd rpipe_;  ///< read end, until the guardian has it
   int pid_ = -1;
+  std::size_t slots_;                             ///< entries in table_
+  int* table_ = nullptr;                          ///< shared with the guardian; 0 = free entry
+  std::vector<std::uint32_t> free_;               ///< free table entries (poolrun's side)
+  std::size_t used_ = 0;                          ///< entries ever handed out (the rest are free)
+  std::unordered_map<int, std::uint32_t> where_;  ///< pgid -> its table entry
 };
 
 }  // namespace poolrun::platform
