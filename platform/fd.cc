@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 namespace poolrun::platform {
 
 void UniqueFd::reset(int fd) {
@@ -82,6 +84,16 @@ long read_some(int fd, char* buf, std::size_t cap) {
 bool readable_now(int fd) {
   struct pollfd pfd = {fd, POLLIN, 0};
   return ::poll(&pfd, 1, 0) == 1;
+}
+
+void readable_now(const int* fds, bool* ready, std::size_t n) {
+  struct pollfd pfd[8];
+  for (std::size_t base = 0; base < n; base += 8) {
+    const std::size_t k = std::min<std::size_t>(8, n - base);
+    for (std::size_t i = 0; i < k; ++i) pfd[i] = {fds[base + i], POLLIN, 0};  // fd -1: ignored
+    const bool ok = ::poll(pfd, k, 0) >= 0;
+    for (std::size_t i = 0; i < k; ++i) ready[base + i] = ok && pfd[i].fd >= 0 && pfd[i].revents != 0;
+  }
 }
 
 UniqueFd dup_cloexec(int fd, std::error_code& ec) {

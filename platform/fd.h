@@ -67,6 +67,10 @@ long read_some(int fd, char* buf, std::size_t cap);
 /// timeout. False on any poll() error.
 bool readable_now(int fd);
 
+/// For each of the `n` fds (-1 entries are skipped), sets `ready[i]` to whether a read() would not
+/// block now: one poll() with a zero timeout. Leaves every `ready[i]` false on a poll() error.
+void readable_now(const int* fds, bool* ready, std::size_t n);
+
 /// A close-on-exec duplicate of `fd` (F_DUPFD_CLOEXEC, above 2). Returns an invalid fd and sets `ec`
 /// on failure.
 UniqueFd dup_cloexec(int fd, std::error_code& ec);

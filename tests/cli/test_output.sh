@@ -155,6 +155,23 @@ done
 echo big | timeout 60 "$P" -k cat | md5sum >sum.got
 check large.to_pipe "$(md5sum <big)" "$(cat sum.got)"
 
+# --- short jobs that fill their pipes before poolrun reads them: each of 40 jobs writes 200 KiB to
+# stdout and 70 KiB to stderr at once (more than a pipe holds), then exits. Nothing lost or mixed.
+quick='yes {} | head -c 204800; yes {} | head -c 71680 >&2'
+for mode in group -k; do
+  timeout 60 "$P" $(mode_args $mode) -j4 "$quick" ::: $(seq 100 139) >got 2>got.err
+  check "quick_full_pipes.stdout_bytes[$mode]" $((40 * 204800)) "$(wc -c <got)"
+  check "quick_full_pipes.stderr_bytes[$mode]" $((40 * 71680)) "$(wc -c <got.err)"
+  # each job's lines ("NNN", 4 bytes each) in one block
+  check "quick_full_pipes.blocks[$mode]" "40 40" "$(uniq got | wc -l) $(uniq got.err | wc -l)"
+done
+# --- a job whose background child writes after the job exited (within the 1 s grace): both
+# lines belong to the job, in order
+run 'sh -c "(sleep 0.3; echo late {}) & echo early {}"' ::: x
+check late_writer.status 0 "$RC"
+check late_writer.output "early x
+late x" "$OUT"
+
 # --- binary output (NULs, no final newline), byte-exact in every mode
 head -c 2000000 /dev/urandom >bin
 printf 'no newline at all' >tail.bin
