@@ -580,11 +580,16 @@ void Engine::drain_exited(std::size_t slot) {
   Job* job = jobs_[slot - 1].get();
   for (int round = 0; round < 64; ++round) {
     const int fds[2] = {job->pipes[0].get(), job->pipes[1].get()};
-    bool ready[2] = {false, false};
-    platform::readable_now(fds, ready, 2);
-    if (!ready[0] && !ready[1]) break;
-    for (int st = 0; st < 2; ++st) {
-      if (ready[st]) on_stream(slot, st);
+    platform::ReadState st[2];
+    platform::read_states_now(fds, st, 2);
+    if (st[0] == platform::ReadState::Waiting && st[1] == platform::ReadState::Waiting) break;
+    for (int s = 0; s < 2; ++s) {
+      if (st[s] == platform::ReadState::Readable) {
+        on_stream(slot, s);
+      } else if (st[s] == platform::ReadState::Eof) {
+        close_stream(*job, s);  // no read() needed to learn it
+        maybe_finish(slot);
+      }
       if (jobs_[slot - 1].get() != job) return;  // finished: both pipes reached EOF
     }
   }

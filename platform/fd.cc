@@ -86,13 +86,18 @@ bool readable_now(int fd) {
   return ::poll(&pfd, 1, 0) == 1;
 }
 
-void readable_now(const int* fds, bool* ready, std::size_t n) {
+void read_states_now(const int* fds, ReadState* out, std::size_t n) {
   struct pollfd pfd[8];
   for (std::size_t base = 0; base < n; base += 8) {
     const std::size_t k = std::min<std::size_t>(8, n - base);
     for (std::size_t i = 0; i < k; ++i) pfd[i] = {fds[base + i], POLLIN, 0};  // fd -1: ignored
     const bool ok = ::poll(pfd, k, 0) >= 0;
-    for (std::size_t i = 0; i < k; ++i) ready[base + i] = ok && pfd[i].fd >= 0 && pfd[i].revents != 0;
+    for (std::size_t i = 0; i < k; ++i) {
+      const short r = ok && pfd[i].fd >= 0 ? pfd[i].revents : 0;
+      out[base + i] = (r & (POLLIN | POLLERR | POLLNVAL)) ? ReadState::Readable
+                      : (r & POLLHUP)                     ? ReadState::Eof
+                                                          : ReadState::Waiting;
+    }
   }
 }
 

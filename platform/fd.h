@@ -67,9 +67,16 @@ long read_some(int fd, char* buf, std::size_t cap);
 /// timeout. False on any poll() error.
 bool readable_now(int fd);
 
-/// For each of the `n` fds (-1 entries are skipped), sets `ready[i]` to whether a read() would not
-/// block now: one poll() with a zero timeout. Leaves every `ready[i]` false on a poll() error.
-void readable_now(const int* fds, bool* ready, std::size_t n);
+/// What a read() of a pipe would do now.
+enum class ReadState {
+  Waiting,   ///< it would block (nothing written yet, a writer still open), or poll() failed
+  Readable,  ///< data (or an error) waits: read() returns at once
+  Eof,       ///< every writer closed and nothing left: read() would return 0
+};
+
+/// The ReadState of each of the `n` fds (-1 entries: Waiting) in `out`: one poll() with a zero
+/// timeout for all of them.
+void read_states_now(const int* fds, ReadState* out, std::size_t n);
 
 /// A close-on-exec duplicate of `fd` (F_DUPFD_CLOEXEC, above 2). Returns an invalid fd and sets `ec`
 /// on failure.
