@@ -88,9 +88,14 @@ void scenario(std::size_t table_slots, int watched, int unwatched) {
   REQUIRE(WIFSIGNALED(status));
   for (int i = 0; i < watched; ++i) {
     INFO("watched sleeper " << i);
-    int st = wait_for(pids[static_cast<std::size_t>(i)], std::chrono::seconds(5));
+    pid_t p = pids[static_cast<std::size_t>(i)];
+    int st = wait_for(p, std::chrono::seconds(5));
     CHECK(st != -1);
     CHECK((st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM));
+    if (st == -1) {  // not ended: do not leave it behind
+      kill(p, SIGKILL);
+      waitpid(p, &st, 0);
+    }
   }
   // The unwatched ones live on (given the guardian time to act wrongly), then are ended here.
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
