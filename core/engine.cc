@@ -185,6 +185,7 @@ class Engine {
   Terminations terminations_{cfg_.termseq};
   std::unordered_set<std::size_t> resume_skip_;  // --resume: seqs the joblog already has
   platform::Guardian guardian_;
+  std::vector<char> read_buf_;  // job output is read into this, kReadChunk bytes
 
   Stop stop_ = Stop::None;
   int signals_seen_ = 0;
@@ -510,11 +511,12 @@ void Engine::deliver(Job& job, int stream, std::string_view data) {
 void Engine::on_stream(std::size_t slot, int stream) {
   Job* job = jobs_[slot - 1].get();
   if (!job || !job->pipes[stream]) return;
-  static thread_local char buf[kReadChunk];
+  if (read_buf_.empty()) read_buf_.resize(kReadChunk);  // on first use: not in every start-up
+  char* buf = read_buf_.data();
   // The pipes are blocking: one read per readiness event never waits, and saves the two fcntl()
   // calls per pipe and the final read that says EAGAIN. A chatty job is simply reported ready
   // again by the level-triggered loop, so it cannot starve the others.
-  long n = platform::read_some(job->pipes[stream].get(), buf, sizeof buf);
+  long n = platform::read_some(job->pipes[stream].get(), buf, kReadChunk);
   if (n <= 0) {
     close_stream(*job, stream);
     return maybe_finish(slot);
