@@ -65,6 +65,18 @@ void setup_run(CLI::App& app, RunOptions& o) {
   app.add_option("command", o.rest, "Command, its arguments, then ::: items or :::: files")->expected(-1);
 }
 
+namespace {
+/// True when the argv word `a` ends the option words and starts the command: a word that does not
+/// start with '-', or "-" alone (GNU parallel's rule; "--" is handled by the callers).
+bool starts_command(const std::string& a) { return a.size() < 2 || a[0] != '-'; }
+}  // namespace
+
+std::optional<std::vector<std::string>> command_only(const std::vector<std::string>& args) {
+  if (args.empty() || starts_command(args[0])) return args;
+  if (args[0] == "--") return std::vector<std::string>(args.begin() + 1, args.end());
+  return std::nullopt;
+}
+
 std::vector<std::string> split_options(const CLI::App& app, const std::vector<std::string>& args,
                                        std::vector<std::string>& rest) {
   std::vector<std::string> opts;
@@ -83,7 +95,7 @@ std::vector<std::string> split_options(const CLI::App& app, const std::vector<st
       ++i;
       break;
     }
-    if (a.size() < 2 || a[0] != '-') break;  // the command starts here ("-" alone too)
+    if (starts_command(a)) break;  // the command starts here ("-" alone too)
     if (a.rfind("--", 0) == 0) {
       auto eq = a.find('=');
       std::string name = a.substr(0, eq);

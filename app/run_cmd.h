@@ -58,6 +58,13 @@ void setup_run(CLI::App& app, RunOptions& opt);
 std::vector<std::string> split_options(const CLI::App& app, const std::vector<std::string>& args,
                                        std::vector<std::string>& rest);
 
+/// For `args` (poolrun's argv without argv[0]) without option words, as `poolrun cmd ::: x` or
+/// `poolrun -- cmd ...`: the command words and input groups, exactly what split_options() puts in
+/// `rest` (its option words are then empty). Otherwise (the first word is an option) nullopt.
+/// Needs no App: with nothing for CLI11 to bind, main() skips building it, the largest part of
+/// poolrun's start-up work.
+std::optional<std::vector<std::string>> command_only(const std::vector<std::string>& args);
+
 /// Checks the options and builds the run configuration. `env_shell` and `env_method` are
 /// $POOLRUN_SHELL and $POOLRUN_START_METHOD (empty when unset). Throws UsageError naming the
 /// option and the value.

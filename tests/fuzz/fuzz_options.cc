@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   try {
     std::vector<std::string> rest;
     auto words = poolrun::app::split_options(app, args, rest);
+    // main() takes command_only()'s answer instead of building the App: it must be the same.
+    if (auto only = poolrun::app::command_only(args); only && (!words.empty() || *only != rest)) std::abort();
     std::reverse(words.begin(), words.end());
     app.parse(words);
     opts.rest = rest;
