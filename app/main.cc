@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <exception>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -91,12 +92,20 @@ int parse_main_options(const std::vector<std::string>& args, poolrun::app::RunOp
              "See man poolrun for every option; poolrun batch --help for job specs with dependencies;\n"
              "poolrun bench --help for CPU- vs I/O-bound, threads vs processes; poolrun report timeline\n"
              "RUN.json --svg FILE for a chart of a run.");
-  poolrun::app::setup_run(app, run_opts);
+  std::vector<std::string> words(args.begin() + 1, args.end());
+  std::set<std::string> names = poolrun::app::option_names_in(words);
+  // --help and the completion scripts show every option; a parse needs only those it may meet.
+  if (poolrun::app::is_completion_request(args) || names.count("-h") || names.count("--help")) {
+    poolrun::app::OptionBinder all(app);
+    poolrun::app::setup_run(all, run_opts);
+  } else {
+    poolrun::app::OptionBinder named(app, std::move(names));
+    poolrun::app::setup_run(named, run_opts);
+  }
   if (poolrun::app::is_completion_request(args)) return poolrun::app::completion_main(app, args);
   try {
     std::vector<std::string> rest;
-    std::vector<std::string> opts =
-        poolrun::app::split_options(app, std::vector<std::string>(args.begin() + 1, args.end()), rest);
+    std::vector<std::string> opts = poolrun::app::split_options(app, words, rest);
     // CLI11 parses a reversed vector (it pops from the back).
     std::reverse(opts.begin(), opts.end());
     app.parse(opts);

@@ -46,8 +46,9 @@ struct RunOptions {
   MapOptions map;                 ///< --map and its options
 };
 
-/// Binds the main job's options to `opt`.
-void setup_run(CLI::App& app, RunOptions& opt);
+/// Binds the main job's options to `opt` through `b`: all of them, or the ones `b` was given the
+/// names of (app/option_binder.h).
+void setup_run(OptionBinder& b, RunOptions& opt);
 
 /// Splits poolrun's argv (without argv[0]) as GNU parallel reads it: options come first; the
 /// first word that is not an option (or the word after "--") starts the command, and everything
