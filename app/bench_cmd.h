@@ -2,11 +2,16 @@
 // and executors and says whether it is CPU-bound or I/O-bound and how many workers to use
 // (docs/bench.md).
 #pragma once
-#include <CLI/CLI.hpp>
 #include <string>
 #include <vector>
 
 #include "core/bench.h"
+
+// Declared, not included: CLI11 costs every file that includes it several seconds of compile time,
+// and bench_svg.cc does not use it.
+namespace CLI {
+class App;
+}
 
 namespace poolrun::app {
 

@@ -11,9 +11,10 @@
 
 namespace poolrun::app {
 
-/// Binds --json, --jsonl and --joblog to `o.json`, `o.jsonl`, `o.joblog` (strings: FILE).
-template <typename Options>
-void add_report_options(CLI::App& app, Options& o) {
+/// Binds --json, --jsonl and --joblog to `o.json`, `o.jsonl`, `o.joblog` (strings: FILE). `app` is a
+/// CLI::App or an OptionBinder (app/option_binder.h).
+template <typename App, typename Options>
+void add_report_options(App& app, Options& o) {
   app.add_option("--json", o.json, "Write a JSON report of the run to FILE at the end")->type_name("FILE");
   app.add_option("--jsonl", o.jsonl, "Stream one JSON line per finished job to FILE, then a summary line")
       ->type_name("FILE");
@@ -43,8 +44,9 @@ void apply_report_options(const Options& o, core::RunConfig& c) {
 }
 
 /// Binds --start-method, -v/--verbose and -q/--quiet to `o.start_method`, `o.verbose`, `o.quiet`.
-template <typename Options>
-void add_run_options(CLI::App& app, Options& o) {
+/// `app` is a CLI::App or an OptionBinder.
+template <typename App, typename Options>
+void add_run_options(App& app, Options& o) {
   app.add_option("--start-method", o.start_method, "How jobs start: spawn (default), fork or forkserver")
       ->type_name("METHOD");
   app.add_flag("-v,--verbose", o.verbose, "More log output on stderr (repeat for more)");

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <exception>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -81,29 +82,30 @@ int bench_main(const std::vector<std::string>& args) {
   }
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  poolrun::platform::ensure_stdio_open();
-  // The hidden worker mode of `poolrun bench` (spawn start method): before anything else.
-  if (argc == 2 && std::string(argv[1]) == poolrun::platform::kBuiltinWorkerArg) poolrun::platform::run_builtin_worker();
-  std::vector<std::string> args(argv, argv + argc);
-  if (args.size() >= 2 && args[1] == "batch") return batch_main(args);
-  if (args.size() >= 2 && args[1] == "report") return poolrun::app::report_main(args);
-  if (args.size() >= 2 && args[1] == "bench") return bench_main(args);
+/// Parses the main job's options from poolrun's argv into `run_opts` (its `rest` gets the command
+/// words and input groups). Returns -1 to go on and run, or the exit status when poolrun is done:
+/// 0 after --help, --version or --completion, 255 after one line on stderr for a usage error.
+int parse_main_options(const std::vector<std::string>& args, poolrun::app::RunOptions& run_opts) {
   CLI::App app{"poolrun: run a command over many inputs in parallel (GNU parallel compatible)", "poolrun"};
   app.set_version_flag("--version", std::string("poolrun ") + POOLRUN_VERSION);
   app.footer("Examples:\n  find . -name '*.txt' | poolrun gzip -k {}\n  poolrun -k echo {} ::: a b c\n"
              "See man poolrun for every option; poolrun batch --help for job specs with dependencies;\n"
              "poolrun bench --help for CPU- vs I/O-bound, threads vs processes; poolrun report timeline\n"
              "RUN.json --svg FILE for a chart of a run.");
-  poolrun::app::RunOptions run_opts;
-  poolrun::app::setup_run(app, run_opts);
+  std::vector<std::string> words(args.begin() + 1, args.end());
+  std::set<std::string> names = poolrun::app::option_names_in(words);
+  // --help and the completion scripts show every option; a parse needs only those it may meet.
+  if (poolrun::app::is_completion_request(args) || names.count("-h") || names.count("--help")) {
+    poolrun::app::OptionBinder all(app);
+    poolrun::app::setup_run(all, run_opts);
+  } else {
+    poolrun::app::OptionBinder named(app, std::move(names));
+    poolrun::app::setup_run(named, run_opts);
+  }
   if (poolrun::app::is_completion_request(args)) return poolrun::app::completion_main(app, args);
   try {
     std::vector<std::string> rest;
-    std::vector<std::string> opts =
-        poolrun::app::split_options(app, std::vector<std::string>(args.begin() + 1, args.end()), rest);
+    std::vector<std::string> opts = poolrun::app::split_options(app, words, rest);
     // CLI11 parses a reversed vector (it pops from the back).
     std::reverse(opts.begin(), opts.end());
     app.parse(opts);
@@ -114,6 +116,27 @@ int main(int argc, char** argv) {
     return fail(e.what());
   } catch (const poolrun::UsageError& e) {
     return fail(e.what());
+  }
+  return -1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  poolrun::platform::ensure_stdio_open();
+  // The hidden worker mode of `poolrun bench` (spawn start method): before anything else.
+  if (argc == 2 && std::string(argv[1]) == poolrun::platform::kBuiltinWorkerArg) poolrun::platform::run_builtin_worker();
+  std::vector<std::string> args(argv, argv + argc);
+  if (args.size() >= 2 && args[1] == "batch") return batch_main(args);
+  if (args.size() >= 2 && args[1] == "report") return poolrun::app::report_main(args);
+  if (args.size() >= 2 && args[1] == "bench") return bench_main(args);
+  poolrun::app::RunOptions run_opts;
+  if (auto rest = poolrun::app::command_only(std::vector<std::string>(args.begin() + 1, args.end()))) {
+    // `poolrun cmd ::: items` has no options: CLI11 would bind nothing, and building its App
+    // (every option of the main job) is most of poolrun's start-up work.
+    run_opts.rest = std::move(*rest);
+  } else if (int status = parse_main_options(args, run_opts); status >= 0) {
+    return status;
   }
   setup_logging(run_opts.verbose, run_opts.quiet);
   try {

@@ -1,10 +1,10 @@
 // The options of --map (a persistent worker pool, core/map_pool.h), bound next to the main job's
 // options and turned into a MapConfig.
 #pragma once
-#include <CLI/CLI.hpp>
 #include <optional>
 #include <string>
 
+#include "app/option_binder.h"
 #include "core/config.h"
 #include "core/map_pool.h"
 
@@ -20,7 +20,7 @@ struct MapOptions {
 };
 
 /// Binds --map, --chunksize, --unordered, --max-tasks-per-worker and --init to `o`.
-void add_map_options(CLI::App& app, MapOptions& o);
+void add_map_options(OptionBinder& b, MapOptions& o);
 
 /// Checks the --map options against the main job's configuration `run` (already built by
 /// make_run_config) and returns the pool's configuration. Throws UsageError naming the option

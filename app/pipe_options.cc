@@ -8,18 +8,18 @@ namespace poolrun::app {
 
 using poolrun::UsageError;
 
-void add_pipe_options(CLI::App& app, PipeOptions& o) {
-  app.add_flag("--pipe,--spreadstdin", o.pipe, "Cut stdin into chunks of whole records; each chunk is one job's stdin");
-  app.add_flag("--pipepart,--pipe-part", o.pipepart, "Like --pipe over the file given with -a, sent as byte ranges (no copying)");
-  app.add_option("--block,--block-size", o.block, "With --pipe: chunk size in bytes, k/M/G suffixes (default 1M)")
+void add_pipe_options(OptionBinder& b, PipeOptions& o) {
+  b.add_flag("--pipe,--spreadstdin", o.pipe, "Cut stdin into chunks of whole records; each chunk is one job's stdin");
+  b.add_flag("--pipepart,--pipe-part", o.pipepart, "Like --pipe over the file given with -a, sent as byte ranges (no copying)");
+  b.add_option("--block,--block-size", o.block, "With --pipe: chunk size in bytes, k/M/G suffixes (default 1M)")
       ->type_name("SIZE");
-  app.add_option("-L", o.lines, "With --pipe: a record is N lines (e.g. 4 for FASTQ)")
+  b.add_option("-L", o.lines, "With --pipe: a record is N lines (e.g. 4 for FASTQ)")
       ->check(CLI::Range(1LL, 1000000000LL))
       ->type_name("N");
-  app.add_option("--recend", o.recend, "With --pipe: records end with STR (C escapes; default \\n; '' for none)")
+  b.add_option("--recend", o.recend, "With --pipe: records end with STR (C escapes; default \\n; '' for none)")
       ->type_name("STR");
-  app.add_option("--recstart", o.recstart, "With --pipe: records start with STR (C escapes)")->type_name("STR");
-  app.add_flag("--round-robin,--round", o.round_robin, "With --pipe: start the -j jobs once and give each chunk to whichever job can take it");
+  b.add_option("--recstart", o.recstart, "With --pipe: records start with STR (C escapes)")->type_name("STR");
+  b.add_flag("--round-robin,--round", o.round_robin, "With --pipe: start the -j jobs once and give each chunk to whichever job can take it");
 }
 
 namespace {

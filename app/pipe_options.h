@@ -1,9 +1,9 @@
 // The --pipe / --pipepart options of the main job (GNU parallel's names and meanings).
 #pragma once
-#include <CLI/CLI.hpp>
 #include <optional>
 #include <string>
 
+#include "app/option_binder.h"
 #include "core/config.h"
 
 namespace poolrun::app {
@@ -21,7 +21,7 @@ struct PipeOptions {
 };
 
 /// Binds --pipe, --pipepart, --block, -L, --recend, --recstart, --round-robin to `o`.
-void add_pipe_options(CLI::App& app, PipeOptions& o);
+void add_pipe_options(OptionBinder& b, PipeOptions& o);
 
 /// Fills `c.pipe` from `o` and the main job's -N (`max_args`), -0 (`null`), --header (`header`,
 /// "" when not given) and -a files (`c.sources`, which --pipepart takes over). Throws UsageError

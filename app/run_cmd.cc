@@ -17,52 +17,64 @@ namespace poolrun::app {
 
 using poolrun::UsageError;
 
-void setup_run(CLI::App& app, RunOptions& o) {
-  app.add_option("-j,-P,--jobs", o.jobs, "Job slots: N, N% of CPUs, +N, -N, or 0 for as many as possible (default: CPUs)");
-  app.add_option("-N,--max-args", o.max_args, "Records per job; {1}..{N} name them")
+void setup_run(OptionBinder& b, RunOptions& o) {
+  b.add_option("-j,-P,--jobs", o.jobs, "Job slots: N, N% of CPUs, +N, -N, or 0 for as many as possible (default: CPUs)");
+  b.add_option("-N,--max-args", o.max_args, "Records per job; {1}..{N} name them")
       ->check(CLI::Range(0LL, 1000000000LL));
-  app.add_flag("-X", o.xargs, "As many records per command line as fit under the kernel's limit (context replace)");
-  app.add_option("-a,--arg-file", o.arg_files, "Read items from FILE (repeatable: combined like ::::)")
+  b.add_flag("-X", o.xargs, "As many records per command line as fit under the kernel's limit (context replace)");
+  b.add_option("-a,--arg-file", o.arg_files, "Read items from FILE (repeatable: combined like ::::)")
       ->type_size(1)
       ->allow_extra_args(false)
       ->type_name("FILE");
-  app.add_flag("-0,--null", o.null, "Items end with NUL instead of newline");
-  app.add_option("-d,--delimiter", o.delimiter, "Items end with DELIM (C escapes: \\n \\t \\r\\n \\0 \\xHH)");
-  app.add_option("--colsep", o.colsep, "Split each item into columns {1}..{n} at REGEX");
-  app.add_option("--header", o.header, "':' to take the first item of each source as column names ({name})");
-  app.add_option("-I", o.replace, "Use STR instead of {} as the replacement string");
-  app.add_flag("--link,--xapply", o.link, "Pair input sources element-wise instead of a cartesian product");
-  app.add_flag("-k,--keep-order", o.keep_order, "Print output in input order (jobs still run in parallel)");
-  app.add_flag("--line-buffer,--lb", o.line_buffer, "Print whole lines as they arrive; jobs interleave by line");
-  app.add_flag("-u,--ungroup", o.ungroup, "Let jobs write straight to poolrun's stdout/stderr");
-  app.add_flag("--group", o.group, "Print each job's output whole when it ends (the default)");
-  app.add_flag("--tag", o.tag, "Prefix each output line with the job's items and a tab");
-  app.add_option("--tagstring", o.tagstring, "Prefix each output line with STR (replacement strings allowed) and a tab");
-  app.add_flag("--dry-run", o.dry_run, "Print each command line instead of running it");
-  add_report_options(app, o);
-  app.add_option("--timeout", o.timeout, "End a job after DURATION (2.5, 300ms, 1m) or N% of the median runtime");
-  app.add_option("--termseq", o.termseq, "Signals and waits (ms) to end a job: default TERM,200,TERM,100,TERM,50,KILL,25");
-  app.add_option("--retries", o.retries, "Attempts per job before it counts as failed (total, as GNU parallel)")
+  b.add_flag("-0,--null", o.null, "Items end with NUL instead of newline");
+  b.add_option("-d,--delimiter", o.delimiter, "Items end with DELIM (C escapes: \\n \\t \\r\\n \\0 \\xHH)");
+  b.add_option("--colsep", o.colsep, "Split each item into columns {1}..{n} at REGEX");
+  b.add_option("--header", o.header, "':' to take the first item of each source as column names ({name})");
+  b.add_option("-I", o.replace, "Use STR instead of {} as the replacement string");
+  b.add_flag("--link,--xapply", o.link, "Pair input sources element-wise instead of a cartesian product");
+  b.add_flag("-k,--keep-order", o.keep_order, "Print output in input order (jobs still run in parallel)");
+  b.add_flag("--line-buffer,--lb", o.line_buffer, "Print whole lines as they arrive; jobs interleave by line");
+  b.add_flag("-u,--ungroup", o.ungroup, "Let jobs write straight to poolrun's stdout/stderr");
+  b.add_flag("--group", o.group, "Print each job's output whole when it ends (the default)");
+  b.add_flag("--tag", o.tag, "Prefix each output line with the job's items and a tab");
+  b.add_option("--tagstring", o.tagstring, "Prefix each output line with STR (replacement strings allowed) and a tab");
+  b.add_flag("--dry-run", o.dry_run, "Print each command line instead of running it");
+  add_report_options(b, o);
+  b.add_option("--timeout", o.timeout, "End a job after DURATION (2.5, 300ms, 1m) or N% of the median runtime");
+  b.add_option("--termseq", o.termseq, "Signals and waits (ms) to end a job: default TERM,200,TERM,100,TERM,50,KILL,25");
+  b.add_option("--retries", o.retries, "Attempts per job before it counts as failed (total, as GNU parallel)")
       ->check(CLI::Range(0LL, 1000000LL));
-  app.add_option("--halt", o.halt, "Stop early: now|soon,fail|success|done=N|N% (GNU parallel's --halt)");
-  app.add_flag("--progress", o.progress, "Show done/running/failed counts and the rate on stderr (terminal only)");
-  app.add_flag("--eta", o.eta, "Show the estimated time left on stderr (terminal only)");
-  app.add_flag("--bar", o.bar, "Show a progress bar on stderr (terminal only)");
-  app.add_option("--results", o.results, "Save each job's stdout, stderr and seq under DIR (GNU parallel's layout)")
+  b.add_option("--halt", o.halt, "Stop early: now|soon,fail|success|done=N|N% (GNU parallel's --halt)");
+  b.add_flag("--progress", o.progress, "Show done/running/failed counts and the rate on stderr (terminal only)");
+  b.add_flag("--eta", o.eta, "Show the estimated time left on stderr (terminal only)");
+  b.add_flag("--bar", o.bar, "Show a progress bar on stderr (terminal only)");
+  b.add_option("--results", o.results, "Save each job's stdout, stderr and seq under DIR (GNU parallel's layout)")
       ->type_name("DIR");
-  app.add_flag("--resume", o.resume, "Skip jobs the --joblog already lists; append to it");
-  app.add_flag("--resume-failed", o.resume_failed, "Skip jobs the --joblog lists as succeeded; rerun the rest");
-  app.add_flag("--retry-failed", o.retry_failed, "Rerun the failed commands of the --joblog (ignores the command line's command and inputs)");
-  add_run_options(app, o);
-  add_map_options(app, o.map);
-  add_pipe_options(app, o.pipe);
+  b.add_flag("--resume", o.resume, "Skip jobs the --joblog already lists; append to it");
+  b.add_flag("--resume-failed", o.resume_failed, "Skip jobs the --joblog lists as succeeded; rerun the rest");
+  b.add_flag("--retry-failed", o.retry_failed, "Rerun the failed commands of the --joblog (ignores the command line's command and inputs)");
+  add_run_options(b, o);
+  add_map_options(b, o.map);
+  add_pipe_options(b, o.pipe);
   // As GNU parallel (and getopt tools), an option given twice takes its last value, so aliases
   // such as `alias p='poolrun -j4'` can be overridden; -a and the flags accumulate.
-  for (CLI::Option* opt : app.get_options()) {
+  for (CLI::Option* opt : b.app().get_options()) {
     if (opt->get_items_expected_max() == 1) opt->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   }
   // Shown in --help only: split_options() hands the command words over before CLI11 parses.
-  app.add_option("command", o.rest, "Command, its arguments, then ::: items or :::: files")->expected(-1);
+  b.app().add_option("command", o.rest, "Command, its arguments, then ::: items or :::: files")->expected(-1);
+}
+
+namespace {
+/// True when the argv word `a` ends the option words and starts the command: a word that does not
+/// start with '-', or "-" alone (GNU parallel's rule; "--" is handled by the callers).
+bool starts_command(const std::string& a) { return a.size() < 2 || a[0] != '-'; }
+}  // namespace
+
+std::optional<std::vector<std::string>> command_only(const std::vector<std::string>& args) {
+  if (args.empty() || starts_command(args[0])) return args;
+  if (args[0] == "--") return std::vector<std::string>(args.begin() + 1, args.end());
+  return std::nullopt;
 }
 
 std::vector<std::string> split_options(const CLI::App& app, const std::vector<std::string>& args,
@@ -83,7 +95,7 @@ std::vector<std::string> split_options(const CLI::App& app, const std::vector<st
       ++i;
       break;
     }
-    if (a.size() < 2 || a[0] != '-') break;  // the command starts here ("-" alone too)
+    if (starts_command(a)) break;  // the command starts here ("-" alone too)
     if (a.rfind("--", 0) == 0) {
       auto eq = a.find('=');
       std::string name = a.substr(0, eq);

@@ -46,8 +46,9 @@ struct RunOptions {
   MapOptions map;                 ///< --map and its options
 };
 
-/// Binds the main job's options to `opt`.
-void setup_run(CLI::App& app, RunOptions& opt);
+/// Binds the main job's options to `opt` through `b`: all of them, or the ones `b` was given the
+/// names of (app/option_binder.h).
+void setup_run(OptionBinder& b, RunOptions& opt);
 
 /// Splits poolrun's argv (without argv[0]) as GNU parallel reads it: options come first; the
 /// first word that is not an option (or the word after "--") starts the command, and everything
@@ -57,6 +58,13 @@ void setup_run(CLI::App& app, RunOptions& opt);
 /// Throws UsageError for an unknown option, naming it.
 std::vector<std::string> split_options(const CLI::App& app, const std::vector<std::string>& args,
                                        std::vector<std::string>& rest);
+
+/// For `args` (poolrun's argv without argv[0]) without option words, as `poolrun cmd ::: x` or
+/// `poolrun -- cmd ...`: the command words and input groups, exactly what split_options() puts in
+/// `rest` (its option words are then empty). Otherwise (the first word is an option) nullopt.
+/// Needs no App: with nothing for CLI11 to bind, main() skips building it, the largest part of
+/// poolrun's start-up work.
+std::optional<std::vector<std::string>> command_only(const std::vector<std::string>& args);
 
 /// Checks the options and builds the run configuration. `env_shell` and `env_method` are
 /// $POOLRUN_SHELL and $POOLRUN_START_METHOD (empty when unset). Throws UsageError naming the

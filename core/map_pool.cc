@@ -194,6 +194,7 @@ class MapPool {
   std::unordered_map<int, std::size_t> pid_slot_;  // worker and init pids
   Terminations terminations_{rc_.termseq};
   std::vector<ExitStatus> exits_;
+  std::vector<char> outbuf_;  // on_output()'s read buffer (kReadChunk bytes once a worker wrote)
   std::size_t workers_started_ = 0, recycled_ = 0;
   std::size_t learned_depth_ = kStartDepth;  // the depth starved workers needed: fresh ones start there
 
@@ -527,9 +528,12 @@ void MapPool::close_in(Worker& w) {
 }
 
 void MapPool::on_output(Worker& w) {
-  static thread_local char buf[kReadChunk];
+  // Allocated on first use: a static thread_local array would be in every poolrun's static TLS
+  // block, which the dynamic loader zeroes at each start (and again for every thread).
+  if (outbuf_.empty()) outbuf_.resize(kReadChunk);
+  char* buf = outbuf_.data();
   for (int round = 0; round < 4 && w.out; ++round) {
-    long n = platform::read_some(w.out.get(), buf, sizeof buf);
+    long n = platform::read_some(w.out.get(), buf, outbuf_.size());
     if (n == -EAGAIN) return;
     if (n <= 0) {
       // EOF (or an error): nothing more will come from this worker.
@@ -548,7 +552,7 @@ void MapPool::on_output(Worker& w) {
     }
     attribute(w, std::string_view(buf, static_cast<std::size_t>(n)));
     if (!w.broken.empty()) return maybe_finish(w);
-    if (static_cast<std::size_t>(n) < sizeof buf) return;
+    if (static_cast<std::size_t>(n) < outbuf_.size()) return;
   }
 }
 

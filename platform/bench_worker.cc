@@ -148,7 +148,9 @@ int64_t run_task(const WorkerConfig& c, uint64_t item, bool& failed) noexcept {
         failed = true;
         return 0;
       }
-      alignas(64) static thread_local char buf[64 * 1024];
+      // On the stack, not static thread_local: a TLS array is zeroed at every poolrun start and
+      // for every thread, whether or not it ever reads a file.
+      alignas(64) char buf[64 * 1024];
       int64_t total = 0;
       for (;;) {
         ssize_t n = ::read(fd, buf, sizeof buf);

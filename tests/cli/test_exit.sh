@@ -136,4 +136,27 @@ run -j1 --halt soon,done=2 'echo {}; exit {}' ::: 0 0 0 0
 check halt_done.output "0
 0" "$OUT"
 
+# Option words. main() builds no option parser for `poolrun cmd ...` and declares only the options
+# the command line names otherwise: the forms below must parse as with every option declared.
+run -kj2 echo ::: b a
+check options.cluster_with_value "$(printf 'b\na')" "$OUT"
+run -k -j 2 -- echo ::: x
+check options.separate_value_and_dashes "x" "$OUT"
+OUT=$(printf 'a,b' | "$P" -k -d , echo)
+check options.delimiter_value "$(printf 'a\nb')" "$OUT"
+run -N 1 --max-args 2 -k echo ::: a b c
+check options.alias_last_wins "$(printf 'a b\nc')" "$OUT"
+run echo -j --help ::: a
+check options.command_words_are_not_options "-j --help a" "$OUT"
+run -k --nope echo ::: a
+check_rc options.unknown_long.rc 255 "$RC"
+check options.unknown_long "poolrun: unknown option '--nope' (see poolrun --help)" "$ERR"
+run -kz echo ::: a
+check options.unknown_in_cluster "poolrun: unknown option '-z' (see poolrun --help)" "$ERR"
+run -N -1 echo ::: a
+check_rc options.range.rc 255 "$RC"
+check options.range "poolrun: --max-args: Value -1 not in range 0 to 1000000000" "$ERR"
+run -k --help
+check_rc options.help.rc 0 "$RC"
+check options.help_lists_options_not_named "3" "$(printf '%s\n' "$OUT" | grep -cE -- '--(max-tasks-per-worker|recstart|round-robin)')"
 finish
