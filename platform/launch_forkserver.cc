@@ -89,6 +89,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <unordered_set>
@@ -173,7 +174,9 @@ class Server {
   void setup() noexcept;
   /// Handles one request. Returns false when the channel is finished (EOF, error, bad protocol).
   bool serve_request() noexcept;
-  bool read_header(RequestHeader& h, int fds[3], int& nfds) noexcept;
+  /// Reads a request's header and fds, and the part of its body that came with them (`body_got`
+  /// bytes at body_.p). Returns false at EOF or on an error (the fds are then closed).
+  bool read_header(RequestHeader& h, int fds[3], int& nfds, size_t& body_got) noexcept;
   bool read_full(char* buf, size_t n) noexcept;
   /// Queues a report; sends the queue when it is full. Returns false if a send failed.
   bool queue(const Report& r) noexcept;
@@ -244,6 +247,9 @@ void Server::setup() noexcept {
   if (sigfd_ < 0) ::_exit(1);
   ::sigprocmask(SIG_SETMASK, &chld, nullptr);
 
+  // The first request's body then arrives with its header (see read_header).
+  body_.reserve(1);
+
   if (kServerUsesVfork) {
     void* st = ::mmap(nullptr, kChildStackSize, PROT_READ | PROT_WRITE,
                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
@@ -284,17 +290,21 @@ bool Server::read_full(char* buf, size_t n) noexcept {
   return true;
 }
 
-bool Server::read_header(RequestHeader& h, int fds[3], int& nfds) noexcept {
+bool Server::read_header(RequestHeader& h, int fds[3], int& nfds, size_t& body_got) noexcept {
+  // One recvmsg normally takes the whole request: the header (with the fds) into `h`, the body
+  // poolrun sent with it into body_. Only one request is ever in flight (poolrun waits for each
+  // answer), so nothing beyond this request can arrive with it.
   char* dst = reinterpret_cast<char*>(&h);
   size_t got = 0;
   nfds = 0;
+  body_got = 0;
   bool bad = false;
   while (got < sizeof h) {
-    struct iovec iov = {dst + got, sizeof h - got};
+    struct iovec iov[2] = {{dst + got, sizeof h - got}, {body_.p, body_.cap}};
     alignas(struct cmsghdr) char cbuf[CMSG_SPACE(sizeof(int) * 3)];
     struct msghdr msg = {};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
+    msg.msg_iov = iov;
+    msg.msg_iovlen = body_.cap > 0 ? 2 : 1;
     msg.msg_control = cbuf;
     msg.msg_controllen = sizeof cbuf;
     ssize_t n = ::recvmsg(sock_, &msg, MSG_CMSG_CLOEXEC);
@@ -320,7 +330,9 @@ bool Server::read_header(RequestHeader& h, int fds[3], int& nfds) noexcept {
       }
     }
     if (msg.msg_flags & MSG_CTRUNC) bad = true;
-    got += static_cast<size_t>(n);
+    const size_t head = std::min(static_cast<size_t>(n), sizeof h - got);
+    got += head;
+    body_got = static_cast<size_t>(n) - head;  // non-zero only once the header is complete
   }
   if (bad) {
     for (int i = 0; i < nfds; ++i) ::close(fds[i]);
@@ -399,16 +411,18 @@ bool Server::serve_request() noexcept {
   RequestHeader h;
   int fds[3];
   int nfds = 0;
-  if (!read_header(h, fds, nfds)) return false;
+  size_t body_got = 0;
+  if (!read_header(h, fds, nfds, body_got)) return false;
   auto drop_fds = [&] {
     for (int i = 0; i < nfds; ++i) ::close(fds[i]);
   };
   // A wrong magic or length means the stream is out of step: nothing more can be trusted.
-  if (h.magic != kRequestMagic || h.body_len > kMaxBody || !body_.reserve(h.body_len + 1)) {
+  if (h.magic != kRequestMagic || h.body_len > kMaxBody || body_got > h.body_len ||
+      !body_.reserve(h.body_len + 1)) {
     drop_fds();
     return false;
   }
-  if (!read_full(body_.p, h.body_len)) {
+  if (!read_full(body_.p + body_got, h.body_len - body_got)) {
     drop_fds();
     return false;
   }
@@ -487,10 +501,12 @@ bool Server::serve_request() noexcept {
       r.stage = fr.stage;
     }
   }
-  drop_fds();  // the child has its copies
-  // The answer first, then any exits that happened meanwhile (a job's exit report must follow its
-  // answer, and the new child may already have ended), all in one write.
-  return queue(r) && reap(true) && flush();
+  // The answer first, at once: poolrun waits for it. Then the rest: the child has its copies of
+  // the fds, and exits that happened meanwhile follow (a job's exit report must follow its answer,
+  // and the new child may already have ended).
+  const bool sent = queue(r) && flush();
+  drop_fds();
+  return sent && reap(true) && flush();
 }
 
 void Server::shutdown() noexcept {
@@ -551,7 +567,10 @@ class ForkserverLauncher final : public core::Launcher {
 
  private:
   /// Reads every report available without blocking; parses complete ones.
-  void read_available();
+  void read_available() { read_reports(false); }
+  /// Reads and parses reports: what is there (`block` false), or at least one read's worth,
+  /// waiting for it (`block` true: only while an answer is due, which the server always sends).
+  void read_reports(bool block);
   void on_report(const Report& r);
   /// The server is gone: no more reports. Jobs it had started are reported as killed (their real
   /// status is unknowable), so the engine still sees every child once.
@@ -619,11 +638,12 @@ void ForkserverLauncher::on_report(const Report& r) {
   }
 }
 
-void ForkserverLauncher::read_available() {
+void ForkserverLauncher::read_reports(bool block) {
   if (dead_) return;
   char buf[16384];
   for (;;) {
-    ssize_t n = ::recv(sock_.get(), buf, sizeof buf, MSG_DONTWAIT);
+    ssize_t n = ::recv(sock_.get(), buf, sizeof buf, block ? 0 : MSG_DONTWAIT);
+    block = false;
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) return;
@@ -731,18 +751,17 @@ core::LaunchResult ForkserverLauncher::launch(const core::LaunchRequest& req) {
     }
   }
 
-  std::vector<const char*> env_ptrs;
   size_t body = req.path.size() + 1 + req.cwd.size() + 1;
   for (const auto& a : req.argv) body += a.size() + 1;
   if (req.env) {
     for (const auto& e : *req.env) body += e.size() + 1;
     h.envc = static_cast<uint32_t>(req.env->size());
   } else {
+    // poolrun's environment as it is now; its strings are copied straight from environ below.
     for (char** e = environ; e && *e; ++e) {
-      env_ptrs.push_back(*e);
       body += strlen(*e) + 1;
+      ++h.envc;
     }
-    h.envc = static_cast<uint32_t>(env_ptrs.size());
   }
   h.argc = static_cast<uint32_t>(req.argv.size());
   h.body_len = body;
@@ -762,7 +781,7 @@ core::LaunchResult ForkserverLauncher::launch(const core::LaunchRequest& req) {
   if (req.env) {
     for (const auto& e : *req.env) put(e.data(), e.size());
   } else {
-    for (const char* e : env_ptrs) put(e, strlen(e));
+    for (char** e = environ; e && *e; ++e) put(*e, strlen(*e));
   }
 
   return exchange(fds, nfds);
@@ -806,15 +825,14 @@ core::LaunchResult ForkserverLauncher::exchange(const int* fds, int nfds) {
     res.error = err;
     return res;
   }
-  // Wait for the answer; exit reports read meanwhile are queued for collect().
+  // Wait for the answer in recv() itself (the socket is blocking; every other read and send passes
+  // MSG_DONTWAIT); exit reports read meanwhile are queued for collect().
   while (!have_answer_) {
     if (dead_) {
       res.error = EPIPE;
       return res;
     }
-    struct pollfd pfd = {sock_.get(), POLLIN, 0};
-    ::poll(&pfd, 1, -1);
-    read_available();
+    read_reports(true);
   }
   have_answer_ = false;
   if (answer_.kind == kLaunched) {
@@ -863,12 +881,9 @@ std::unique_ptr<core::Launcher> make_forkserver_launcher(std::error_code& ec) {
     ev.data.fd = fd;
     return ::epoll_ctl(ready.get(), EPOLL_CTL_ADD, fd, &ev) == 0;
   };
-  // Non-blocking: poolrun never blocks on the socket except in poll(), where it also drains.
-  if (!ready || !wake || !add(sock.get()) || !add(wake.get())) {
-    ec = {errno, std::system_category()};
-  } else {
-    ec = set_nonblocking(sock.get(), true);
-  }
+  // The socket stays blocking, but poolrun blocks on it only in recv() while an answer is due;
+  // every other recv and send is MSG_DONTWAIT.
+  if (!ready || !wake || !add(sock.get()) || !add(wake.get())) ec = {errno, std::system_category()};
   if (ec) {
     sock.reset();  // EOF: the server exits
     int status;
