@@ -501,11 +501,10 @@ bool Server::serve_request() noexcept {
       r.stage = fr.stage;
     }
   }
-  // The answer first, at once: poolrun waits for it. Then the rest: the child has its copies of
-  // the fds, and exits that happened meanwhile follow (a job's exit report must follow its answer,
-  // and the new child may already have ended).
+  drop_fds();  // the child has its copies
+  // The answer first, at once: poolrun waits for it. Then any exits that happened meanwhile (a
+  // job's exit report must follow its answer, and the new child may already have ended).
   const bool sent = queue(r) && flush();
-  drop_fds();
   return sent && reap(true) && flush();
 }
 
