@@ -708,8 +708,9 @@ class Busy {
   std::vector<std::thread> threads_;
 };
 
-/// Launches `n` `true` children, collecting along the way; returns how many were reported.
-std::size_t launch_many_true(core::Launcher& l, int n, int& failures) {
+/// Launches `n` `true` children, collecting along the way (after every `collect_every` launches);
+/// returns how many were reported.
+std::size_t launch_many_true(core::Launcher& l, int n, int& failures, int collect_every = 64) {
   core::LaunchRequest req = cmd("true");
   std::vector<core::ExitStatus> v;
   std::size_t ok = 0;
@@ -720,7 +721,7 @@ std::size_t launch_many_true(core::Launcher& l, int n, int& failures) {
       ++ok;
     else
       ++failures;
-    if (i % 64 == 0) l.collect(v);
+    if (i % collect_every == 0) l.collect(v);
   }
   while (v.size() < ok) {
     std::size_t before = v.size();
@@ -761,7 +762,9 @@ TEST_CASE("launcher: a forkserver started while threads allocate and log works",
 
 // Launch throughput: `poolrun_unit_tests '[launcher-bench]'`. POOLRUN_BENCH_N sets the count (5000),
 // POOLRUN_BENCH_TOUCH_MB makes the process hold that much touched memory first (the forkserver is
-// started before, as poolrun does at start-up).
+// started before, as poolrun does at start-up). Each start method runs in kSlices slices that
+// alternate with slices of the C baseline, so both see the same machine even when its speed drifts
+// during the run; each method's line gives the baseline's rate measured beside it.
 TEST_CASE("launcher: launch throughput", "[.][launcher-bench]") {
   const char* n_env = std::getenv("POOLRUN_BENCH_N");
   const char* mb_env = std::getenv("POOLRUN_BENCH_TOUCH_MB");
@@ -775,11 +778,10 @@ TEST_CASE("launcher: launch throughput", "[.][launcher-bench]") {
     std::memset(ballast, 1, mb << 20);
   }
   const std::string true_path = platform::resolve_executable("true");
-  auto report = [&](const char* what, double s) {
-    std::printf("%-24s %6d x true: %7.3f s  %8.0f launches/s  (touched %zu MB)\n", what, n, s, n / s, mb);
-  };
+  constexpr int kSlices = 10;
 
-  {  // The C baseline: posix_spawn + waitpid, no launcher.
+  // The C baseline: posix_spawn + waitpid, no launcher. Returns seconds for `count` launches.
+  auto baseline = [&](int count) {
     char* argv[] = {const_cast<char*>("true"), nullptr};
     posix_spawnattr_t attr;
     posix_spawnattr_init(&attr);
@@ -787,27 +789,40 @@ TEST_CASE("launcher: launch throughput", "[.][launcher-bench]") {
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
     const auto t0 = Clock::now();
     int running = 0;
-    for (int i = 0; i < n; ++i) {
+    for (int i = 0; i < count; ++i) {
       pid_t pid;
       REQUIRE(::posix_spawn(&pid, true_path.c_str(), nullptr, &attr, argv, environ) == 0);
       ++running;
       while (running > 0 && ::waitpid(-1, nullptr, WNOHANG) > 0) --running;
     }
     while (running > 0 && ::waitpid(-1, nullptr, 0) > 0) --running;
-    report("posix_spawn (C baseline)", std::chrono::duration<double>(Clock::now() - t0).count());
     posix_spawnattr_destroy(&attr);
-  }
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+  };
+  double base_s_all = 0;
+  int base_n_all = 0;
   // fork copies the parent's page tables per job: at 2 GB it manages ~10 launches/s, so
   // POOLRUN_BENCH_FORK_N may give it fewer launches (its rate is still per launch).
   const char* fork_n_env = std::getenv("POOLRUN_BENCH_FORK_N");
   auto bench = [&](core::Launcher& l) {
     const int count = (fork_n_env && std::string(l.name()) == "fork") ? std::atoi(fork_n_env) : n;
     int failures = 0;
-    const auto t0 = Clock::now();
-    std::size_t reported = launch_many_true(l, count, failures);
-    const double s = std::chrono::duration<double>(Clock::now() - t0).count();
-    std::printf("%-24s %6d x true: %7.3f s  %8.0f launches/s  (touched %zu MB)\n", l.name(), count, s,
-                count / s, mb);
+    std::size_t reported = 0;
+    double s = 0, base_s = 0;
+    int base_n = 0;
+    for (int k = 0; k < kSlices; ++k) {
+      const int mine = count / kSlices + (k < count % kSlices ? 1 : 0);
+      const int theirs = n / kSlices + (k < n % kSlices ? 1 : 0);
+      base_s += baseline(theirs);
+      base_n += theirs;
+      const auto t0 = Clock::now();
+      reported += launch_many_true(l, mine, failures, 1);  // reaping as it goes, as the baseline
+      s += std::chrono::duration<double>(Clock::now() - t0).count();
+    }
+    base_s_all += base_s;
+    base_n_all += base_n;
+    std::printf("%-24s %6d x true: %7.3f s  %8.0f launches/s  (touched %zu MB)  baseline beside it: %8.0f launches/s\n",
+                l.name(), count, s, count / s, mb, base_n / base_s);
     CHECK(failures == 0);
     CHECK(reported == static_cast<std::size_t>(count));
   };
@@ -820,6 +835,8 @@ TEST_CASE("launcher: launch throughput", "[.][launcher-bench]") {
     bench(*l);
   }
   bench(*forkserver);
+  std::printf("%-24s %6d x true: %7.3f s  %8.0f launches/s  (touched %zu MB)\n", "posix_spawn (C baseline)",
+              base_n_all, base_s_all, base_n_all / base_s_all, mb);
   forkserver.reset();
   if (ballast) ::munmap(ballast, mb << 20);
 }
