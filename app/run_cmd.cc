@@ -99,6 +99,9 @@ std::vector<std::string> split_options(const CLI::App& app, const std::vector<st
     if (a.rfind("--", 0) == 0) {
       auto eq = a.find('=');
       std::string name = a.substr(0, eq);
+      // "--name=" gives no value: refused, as GNU parallel does ("requires an argument"); CLI11
+      // would take the next word as the value instead.
+      if (eq + 1 == a.size() && takes_value(name)) throw UsageError("option '" + name + "' needs a value");
       opts.push_back(a);
       if (takes_value(name) && eq == std::string::npos) {
         if (i + 1 >= args.size()) throw UsageError("option '" + name + "' needs a value");

@@ -156,6 +156,10 @@ check options.unknown_in_cluster "poolrun: unknown option '-z' (see poolrun --he
 run -N -1 echo ::: a
 check_rc options.range.rc 255 "$RC"
 check options.range "poolrun: --max-args: Value -1 not in range 0 to 1000000000" "$ERR"
+# "--name=" with nothing after "=" is refused (as GNU parallel): the next word is not its value
+run --tagstring= --tag echo ::: a
+check_rc options.empty_value.rc 255 "$RC"
+check options.empty_value "poolrun: option '--tagstring' needs a value" "$ERR"
 run -k --help
 check_rc options.help.rc 0 "$RC"
 check options.help_lists_options_not_named "3" "$(printf '%s\n' "$OUT" | grep -cE -- '--(max-tasks-per-worker|recstart|round-robin)')"
