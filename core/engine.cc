@@ -47,7 +47,7 @@ constexpr std::uint64_t kTokenJobBase = 16;  // job streams: kTokenJobBase + slo
 constexpr std::uint64_t kTokenFeedBase = 1ull << 48;  // job stdin feeds: kTokenFeedBase + slot
 
 /// Why the run stopped starting new jobs.
-enum class Stop { None, Hangup, Halt, Signal, Pipe, InputError };
+enum class Stop { None, Hangup, Halt, Signal, Pipe, InputError, OutputError };
 
 /// A running (or finished, waiting to be printed) job.
 struct Job {
@@ -131,6 +131,7 @@ class Engine {
     return cfg_.output == OutputMode::LineBuffer && (!cfg_.keep_order || job.spec.input.seq == next_print_);
   }
   void write_out(int fd, std::string_view data);
+  void stdout_failed(std::error_code ec);
   std::error_code write_fd(int fd, std::string_view data);
   void write_held(int fd, HeldOutput& h);
   std::string tag_prefix(const Job& job) const;
@@ -196,6 +197,7 @@ class Engine {
   bool stdout_at_line_start_ = true;  // the last byte poolrun wrote to stdout was a newline
   int halt_status_ = -1;
   std::string input_error_;
+  std::string output_error_;  // writing poolrun's stdout failed (not EPIPE)
   RunSummary summary_;
   std::size_t counted_failures_ = 0;  // failures that count in the exit status
   std::vector<ExitStatus> exits_;
@@ -446,13 +448,17 @@ void Engine::write_out(int fd, std::string_view data) {
   if (data.empty() || (fd == 1 && stdout_closed_)) return;
   clear_progress();
   if (fd == 1) stdout_at_line_start_ = data.back() == '\n';
-  if (auto ec = write_fd(fd, data)) {
-    if (fd == 1) {
-      // The reader went away (e.g. `| head -1`): start nothing more, end what runs, exit quietly.
-      stdout_closed_ = true;
-      stop(Stop::Pipe);
-    }
-  }
+  if (auto ec = write_fd(fd, data))
+    if (fd == 1) stdout_failed(ec);
+}
+
+void Engine::stdout_failed(std::error_code ec) {
+  stdout_closed_ = true;
+  // The reader went away (e.g. `| head -1`): start nothing more, end what runs, exit quietly.
+  if (ec.value() == EPIPE) return stop(Stop::Pipe);
+  // Anything else (a full disk: ENOSPC, EIO) loses output: said once, exit 255.
+  if (output_error_.empty()) output_error_ = "standard output: " + platform::errno_message(ec.value());
+  stop(Stop::OutputError);
 }
 
 void Engine::write_held(int fd, HeldOutput& h) {
@@ -460,10 +466,8 @@ void Engine::write_held(int fd, HeldOutput& h) {
   clear_progress();
   if (fd == 1) stdout_at_line_start_ = h.last_byte() == '\n';
   if (fd == 1 && stdout_closed_) return h.clear();
-  if (auto ec = h.write_to([&](std::string_view d) { return write_fd(fd, d); }); ec && fd == 1) {
-    stdout_closed_ = true;
-    stop(Stop::Pipe);
-  }
+  if (auto ec = h.write_to([&](std::string_view d) { return write_fd(fd, d); }); ec && fd == 1)
+    stdout_failed(ec);
 }
 
 std::string Engine::tag_prefix(const Job& job) const { return source_.tag(job.spec) + "\t"; }
@@ -879,6 +883,7 @@ void Engine::stop(Stop why) {
     stop_ = why;
   }
   bool kill_running = why == Stop::Signal || why == Stop::Pipe || why == Stop::InputError ||
+                      why == Stop::OutputError ||
                       (why == Stop::Halt && cfg_.halt.when == HaltPolicy::When::Now);
   // Jobs waiting for another attempt will not get it: report them with their last result.
   while (!retry_queue_.empty()) {
@@ -893,7 +898,7 @@ void Engine::stop(Stop why) {
 }
 
 int Engine::exit_status() const {
-  if (stop_ == Stop::Signal || stop_ == Stop::InputError) return 255;
+  if (stop_ == Stop::Signal || stop_ == Stop::InputError || stop_ == Stop::OutputError) return 255;
   if (stop_ == Stop::Pipe) return 128 + SIGPIPE;
   if (halt_status_ >= 0) return halt_status_;
   if (counted_failures_ > 100) return 101;
@@ -1025,6 +1030,7 @@ int Engine::run() {
     finished_.erase(it);
   }
   if (!input_error_.empty()) spdlog::error("{}", input_error_);
+  if (!output_error_.empty()) spdlog::error("{}", output_error_);
   summary_.end = platform::wall_now();
   summary_.wall_s = platform::monotonic_now() - t0;
   summary_.exit_status = exit_status();
@@ -1036,6 +1042,7 @@ int Engine::run() {
     case Stop::Signal: summary_.stop_reason = "signal"; break;
     case Stop::Pipe: summary_.stop_reason = "stdout closed"; break;
     case Stop::InputError: summary_.stop_reason = "input error"; break;
+    case Stop::OutputError: summary_.stop_reason = "output error"; break;
   }
   reports_.finish(summary_);
   return summary_.exit_status;

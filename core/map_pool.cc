@@ -42,7 +42,7 @@ constexpr std::uint64_t kTokenInput = 2;
 constexpr std::uint64_t kTokenLauncher = 3;
 constexpr std::uint64_t kTokenWorkerBase = 16;  // + (slot - 1) * 2 + {0: stdout, 1: stdin}
 
-enum class Stop { None, Signal, Pipe, InputError, Setup };
+enum class Stop { None, Signal, Pipe, InputError, Setup, OutputError };
 
 /// A chunk of consecutive input records and, once sent, what its current attempt produced.
 struct Chunk {
@@ -877,7 +877,10 @@ void MapPool::write_out(HeldOutput& h) {
   --writing_;
   if (ec) {
     stdout_closed_ = true;
-    stop(Stop::Pipe);
+    // EPIPE: the reader left (e.g. `| head -1`), quietly. Anything else (ENOSPC) is said, exit 255.
+    if (ec.value() == EPIPE) return stop(Stop::Pipe);
+    if (error_.empty()) error_ = "standard output: " + platform::errno_message(ec.value());
+    stop(Stop::OutputError);
   }
 }
 
@@ -922,6 +925,7 @@ void MapPool::finish_reports(double wall_s, double start, double end, int status
     case Stop::Pipe: reason = "stdout closed"; break;
     case Stop::InputError: reason = "input error"; break;
     case Stop::Setup: reason = "worker start-up failed"; break;
+    case Stop::OutputError: reason = "output error"; break;
   }
   json s = {{"chunks", done_chunks_ + failed_chunks_},
             {"succeeded", done_chunks_},
@@ -965,7 +969,9 @@ void MapPool::finish_reports(double wall_s, double start, double end, int status
 }
 
 int MapPool::exit_status() const {
-  if (stop_ == Stop::Signal || stop_ == Stop::InputError || stop_ == Stop::Setup) return 255;
+  if (stop_ == Stop::Signal || stop_ == Stop::InputError || stop_ == Stop::Setup ||
+      stop_ == Stop::OutputError)
+    return 255;
   if (stop_ == Stop::Pipe) return 128 + SIGPIPE;
   std::size_t n = failed_chunks_ + worker_failures_;
   return n > 100 ? 101 : static_cast<int>(n);

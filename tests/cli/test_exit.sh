@@ -156,6 +156,14 @@ check options.unknown_in_cluster "poolrun: unknown option '-z' (see poolrun --he
 run -N -1 echo ::: a
 check_rc options.range.rc 255 "$RC"
 check options.range "poolrun: --max-args: Value -1 not in range 0 to 1000000000" "$ERR"
+# A failed write to stdout other than EPIPE (a full disk) is an error: one line, exit 255
+"$P" -k echo ::: a b >/dev/full 2>"$T/full.err"
+check_rc stdout_full.rc 255 "$?"
+check stdout_full.message "poolrun: error: standard output: No space left on device" "$(cat "$T/full.err")"
+seq 3 | "$P" --map -j1 cat >/dev/full 2>"$T/full.err"
+check_rc stdout_full.map.rc 255 "$?"
+check stdout_full.map.message "poolrun: error: standard output: No space left on device" "$(cat "$T/full.err")"
+
 # "--name=" with nothing after "=" is refused (as GNU parallel): the next word is not its value
 run --tagstring= --tag echo ::: a
 check_rc options.empty_value.rc 255 "$RC"
