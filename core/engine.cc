@@ -333,7 +333,11 @@ void Engine::launch(std::unique_ptr<Job> job) {
   j.start_mono = platform::monotonic_now();
   j.start_wall = platform::wall_now();
   ++running_;
+  // Jobs that are poolrun's own children (not a server's): the guardian must be able to find
+  // one whose launch is under way should poolrun die before it returns.
+  const bool guard_launch = launcher_.event_fd() < 0;
   if (j.spawn_error.empty()) {
+    if (guard_launch) guardian_.launching();
     LaunchResult res = launcher_.launch(req);
     for (int attempt = 0; !res.ok() && res.error == EAGAIN && attempt < 8; ++attempt) {
       // Out of processes for a moment: back off and retry before failing the job.
@@ -350,7 +354,9 @@ void Engine::launch(std::unique_ptr<Job> job) {
       j.pid = res.pid;
       pid_slot_[res.pid] = slot;
       guardian_.watch(res.pid);
-    } else {
+    }
+    if (guard_launch) guardian_.launched();
+    if (!res.ok()) {
       // A working directory that cannot be entered is named itself, not the program.
       const std::string& what = res.stage == "chdir" && !req.cwd.empty() ? req.cwd : req.path;
       j.spawn_error = res.stage + ": " + what + ": " + platform::errno_message(res.error);

@@ -415,7 +415,11 @@ void MapPool::start_worker(std::size_t slot) {
   req.argv = {rc_.shell, "-c", cfg_.init};
   req.stdin_fd = dev_null_.get();
   req.stdout_fd = 2;
+  const bool guard_launch = launcher_.event_fd() < 0;  // see Guardian::launching()
+  if (guard_launch) guardian_.launching();
   LaunchResult res = launcher_.launch(req);
+  if (res.ok()) guardian_.watch(res.pid);
+  if (guard_launch) guardian_.launched();
   if (!res.ok()) {
     error_ = "--init: cannot start '" + cfg_.init + "': " + res.stage + ": " + platform::errno_message(res.error);
     workers_[slot - 1].reset();
@@ -424,7 +428,6 @@ void MapPool::start_worker(std::size_t slot) {
   ref.state = Worker::State::Init;
   ref.init_pid = res.pid;
   pid_slot_[res.pid] = slot;
-  guardian_.watch(res.pid);
 }
 
 void MapPool::launch_worker(Worker& w) {
@@ -444,11 +447,15 @@ void MapPool::launch_worker(Worker& w) {
   req.argv = argv_;
   req.stdin_fd = in.read.get();
   req.stdout_fd = out.write.get();
+  const bool guard_launch = launcher_.event_fd() < 0;  // see Guardian::launching()
+  if (guard_launch) guardian_.launching();
   LaunchResult res = launcher_.launch(req);
   for (int attempt = 0; !res.ok() && res.error == EAGAIN && attempt < 8; ++attempt) {
     platform::sleep_ms(1 << attempt);
     res = launcher_.launch(req);
   }
+  if (res.ok()) guardian_.watch(res.pid);
+  if (guard_launch) guardian_.launched();
   if (!res.ok()) {
     error_ = "cannot start worker '" + exe_ + "': " + res.stage + ": " + platform::errno_message(res.error);
     workers_[w.slot - 1].reset();
@@ -458,7 +465,6 @@ void MapPool::launch_worker(Worker& w) {
   w.pid = res.pid;
   w.started = w.last_activity = platform::monotonic_now();
   pid_slot_[res.pid] = w.slot;
-  guardian_.watch(res.pid);
   w.in = std::move(in.write);
   w.out = std::move(out.read);
   loop_.add(w.out.get(), kTokenWorkerBase + (w.slot - 1) * 2);

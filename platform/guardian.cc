@@ -8,14 +8,75 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <dirent.h>
+#include <time.h>
+
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <set>
 
 namespace poolrun::platform {
 namespace {
 
+/// The shared mapping: this header, then the table of process groups (at kTableOffset bytes).
+struct SharedHeader {
+  /// While poolrun starts a job: the time it began, in clock ticks since boot (as the starttime
+  /// field of /proc/PID/stat) minus one; 0 otherwise.
+  long long launch_since;
+};
+constexpr std::size_t kTableOffset = 64;
+static_assert(sizeof(SharedHeader) <= kTableOffset);
+
+/// Clock ticks since boot, as /proc/PID/stat counts a process's start time.
+long long boot_ticks() {
+  struct timespec ts;
+  clock_gettime(CLOCK_BOOTTIME, &ts);
+  static const long hz = sysconf(_SC_CLK_TCK) > 0 ? sysconf(_SC_CLK_TCK) : 100;
+  return static_cast<long long>(ts.tv_sec) * hz + static_cast<long long>(ts.tv_nsec) / (1000000000LL / hz);
+}
+
+/// Process groups that may be the job poolrun was starting when it died: its pid is unknown (the
+/// launch had not returned), so the guardian looks for a process that leads its own group, in
+/// poolrun's session, whose parent is poolrun or — poolrun gone — whoever adopted poolrun's
+/// children (the guardian's own parent now), and that started no earlier than the launch.
+void find_launching(long long since, pid_t poolrun, std::set<int>& out) {
+  DIR* d = opendir("/proc");
+  if (!d) return;
+  const pid_t self = getpid(), session = getsid(0), adopter = getppid();
+  while (struct dirent* e = readdir(d)) {
+    char* end = nullptr;
+    long pid = std::strtol(e->d_name, &end, 10);
+    if (pid <= 0 || *end != '\0' || pid == self) continue;
+    char path[64], buf[1024];
+    std::snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) continue;
+    buf[n] = '\0';
+    const char* p = std::strrchr(buf, ')');  // the command name may hold spaces and parentheses
+    if (!p) continue;
+    // Fields from the state on: state ppid pgrp session tty tpgid flags minflt cminflt majflt
+    // cmajflt utime stime cutime cstime priority nice threads itrealvalue starttime.
+    char state;
+    long ppid, pgrp, sid;
+    unsigned long long start = 0;
+    if (std::sscanf(p + 1, " %c %ld %ld %ld %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+                    &state, &ppid, &pgrp, &sid, &start) != 5)
+      continue;
+    if (pgrp != pid || sid != session || state == 'Z') continue;
+    if (ppid != poolrun && ppid != adopter) continue;
+    if (static_cast<long long>(start) < since) continue;
+    out.insert(static_cast<int>(pid));
+  }
+  closedir(d);
+}
+
 // Runs in the forked guardian. poolrun has no threads yet, so ordinary code is safe here.
-[[noreturn]] void guardian_main(int rfd, const int* table, std::size_t slots) {
+[[noreturn]] void guardian_main(int rfd, const SharedHeader* header, const int* table, std::size_t slots) {
+  const pid_t poolrun = getppid();
   setpgid(0, 0);  // out of the terminal's foreground group: Ctrl-C is poolrun's to handle
   sigset_t none;
   sigemptyset(&none);
@@ -65,8 +126,17 @@ namespace {
   if (table)
     for (std::size_t i = 0; i < slots; ++i)
       if (int g = __atomic_load_n(&table[i], __ATOMIC_ACQUIRE); g > 0) groups.insert(g);
+  // A job being started at that instant: look for it a few times while its exec completes.
+  const long long since = header ? __atomic_load_n(&header->launch_since, __ATOMIC_ACQUIRE) : 0;
+  if (since > 0) find_launching(since, poolrun, groups);
   for (int g : groups) kill(-g, SIGTERM);
   for (int i = 0; i < 50; ++i) {
+    if (since > 0 && i < 10) {
+      std::set<int> more;
+      find_launching(since, poolrun, more);
+      for (int g : more)
+        if (groups.insert(g).second) kill(-g, SIGTERM);
+    }
     bool any = false;
     for (int g : groups) any = any || kill(-g, 0) == 0;
     if (!any) _exit(0);
@@ -82,11 +152,14 @@ std::error_code Guardian::prepare() {
   if (pipe_ || pid_ > 0) return {};
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) return {errno, std::system_category()};
-  if (!table_ && slots_ > 0) {
-    // Without the table (mmap refused) every group goes over the pipe.
-    void* m = mmap(nullptr, slots_ * sizeof(int), PROT_READ | PROT_WRITE,
+  if (!shared_) {
+    // Without the mapping (mmap refused) every group goes over the pipe.
+    void* m = mmap(nullptr, kTableOffset + slots_ * sizeof(int), PROT_READ | PROT_WRITE,
                    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (m != MAP_FAILED) table_ = static_cast<int*>(m);
+    if (m != MAP_FAILED) {
+      shared_ = m;
+      if (slots_ > 0) table_ = reinterpret_cast<int*>(static_cast<char*>(m) + kTableOffset);
+    }
   }
   rpipe_.reset(fds[0]);
   pipe_.reset(fds[1]);
@@ -106,7 +179,7 @@ std::error_code Guardian::start() {
     pipe_.reset();
     return {e, std::system_category()};
   }
-  if (pid == 0) guardian_main(rpipe_.get(), table_, slots_);
+  if (pid == 0) guardian_main(rpipe_.get(), static_cast<const SharedHeader*>(shared_), table_, slots_);
   rpipe_.reset();
   pid_ = pid;
   return {};
@@ -149,6 +222,15 @@ void Guardian::watch(int pgid) {
   send(pgid);
 }
 
+void Guardian::launching() {
+  if (shared_ && pipe_)
+    __atomic_store_n(&static_cast<SharedHeader*>(shared_)->launch_since, boot_ticks() - 1, __ATOMIC_RELEASE);
+}
+
+void Guardian::launched() {
+  if (shared_) __atomic_store_n(&static_cast<SharedHeader*>(shared_)->launch_since, 0LL, __ATOMIC_RELEASE);
+}
+
 void Guardian::unwatch(int pgid) {
   if (pgid <= 0 || !pipe_) return;
   if (auto it = where_.find(pgid); it != where_.end()) {
@@ -163,7 +245,7 @@ void Guardian::unwatch(int pgid) {
 Guardian::~Guardian() {
   send(0);
   pipe_.reset();
-  if (table_) munmap(table_, slots_ * sizeof(int));
+  if (shared_) munmap(shared_, kTableOffset + slots_ * sizeof(int));
 }
 
 }  // namespace poolrun::platform

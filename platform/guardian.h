@@ -21,8 +21,8 @@ namespace poolrun::platform {
 /// (poolrun was killed), the guardian sends SIGTERM to every group in the table and in its messages,
 /// waits up to 500 ms, then SIGKILL, and exits.
 ///
-/// Gap: a job learns its pid only when its launch returns, so a SIGKILL of poolrun while a job is
-/// being started (spawn, fork: during its exec) can leave that one job unknown to the guardian.
+/// A job's pid is known only when its launch returns; the job being started when poolrun dies is
+/// found in /proc instead (see launching()).
 ///
 /// Use: start() before the first job (poolrun must not have threads then), watch()/unwatch() as
 /// jobs start and end. Messages written between prepare() and start() wait in the pipe.
@@ -45,6 +45,14 @@ class Guardian {
   void watch(int pgid);
   void unwatch(int pgid);
 
+  /// Around a launch whose children are poolrun's own (spawn, fork): the new job's pid is known only
+  /// when the launch returns, so if poolrun dies in between (the likeliest instant under a kill -9
+  /// of a busy run: spawn waits there for the exec), the guardian looks for that job in /proc — a
+  /// process leading its own group in poolrun's session, a child of poolrun (or of whoever adopted
+  /// its children), started since launching() — and ends its group too. launched() after watch().
+  void launching();
+  void launched();
+
   /// Entries of the shared table (4 bytes each; pages are touched only as groups need them).
   static constexpr std::size_t kTableSlots = 16384;
 
@@ -60,7 +68,8 @@ class Guardian {
   UniqueFd rpipe_;  ///< read end, until the guardian has it
   int pid_ = -1;
   std::size_t slots_;                             ///< entries in table_
-  int* table_ = nullptr;                          ///< shared with the guardian; 0 = free entry
+  void* shared_ = nullptr;                        ///< the mapping shared with the guardian
+  int* table_ = nullptr;                          ///< in it: groups; 0 = free entry
   std::vector<std::uint32_t> free_;               ///< free table entries (poolrun's side)
   std::size_t used_ = 0;                          ///< entries ever handed out (the rest are free)
   std::unordered_map<int, std::uint32_t> where_;  ///< pgid -> its table entry

@@ -169,8 +169,7 @@ kill -9 $pid; wait $pid 2>/dev/null
 check_cmd sigkill.jobs_end "jobs outlived a SIGKILLed poolrun by more than 2 s" wait_gone 2 "$m10"
 reap "$m10"
 # ... also when it is killed the moment its first job exists (the guardian must be there before
-# any job starts). Not before: a SIGKILL while a job is being exec'd, before poolrun learnt its pid,
-# can orphan that one job with spawn and fork (the forkserver knows its children itself).
+# any job starts).
 m15=$(marker 8420)
 for round in 1 2 3; do
   "$P" -j1 "sleep $m15; : {}" ::: a >/dev/null 2>&1 &
@@ -179,6 +178,18 @@ for round in 1 2 3; do
   kill -9 $pid; wait $pid 2>/dev/null
   check_cmd "sigkill_early[$round].jobs_end" "the job outlived poolrun SIGKILLed as it started" wait_gone 2 "$m15"
   reap "$m15"
+done
+
+# ... and when it is killed while it starts jobs: the job whose launch had not returned yet (its pid
+# unknown to poolrun; spawn waits for the exec) is found by the guardian too.
+m16=$(marker 8421)
+for d in 0.005 0.01 0.02 0.04; do
+  "$P" -j30 "sleep $m16; : {}" ::: $(seq 30) >/dev/null 2>&1 &
+  pid=$!
+  sleep $d
+  kill -9 $pid; wait $pid 2>/dev/null
+  check_cmd "sigkill_launching[$d].jobs_end" "a job outlived poolrun SIGKILLed while it started jobs" wait_gone 2 "$m16"
+  reap "$m16"
 done
 
 # --- EPIPE: the reader goes away; poolrun stops promptly and quietly, in every mode where poolrun
