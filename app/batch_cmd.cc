@@ -80,7 +80,8 @@ core::RunConfig make_batch_config(const BatchOptions& o, const std::optional<std
   c.dry_run = o.dry_run;
   apply_report_options(o, c);
   std::string method = !o.start_method.empty() ? o.start_method : env_method;
-  if (!method.empty()) c.start_method = core::parse_start_method(method);
+  if (!method.empty())
+    c.start_method = core::parse_start_method(method, o.start_method.empty() ? "POOLRUN_START_METHOD" : "--start-method");
   if (!env_shell.empty()) c.shell = env_shell;
   return c;
 }

@@ -80,7 +80,8 @@ int run_bench(const BenchOptions& o, const std::vector<std::string>& argv) {
   if (o.submit != "async" && o.submit != "sync") throw UsageError("--submit: '" + o.submit + "': expected async or sync");
   const char* method_env = std::getenv("POOLRUN_START_METHOD");
   std::string method = !o.start_method.empty() ? o.start_method : method_env ? method_env : "";
-  core::StartMethod sm = method.empty() ? core::StartMethod::Spawn : core::parse_start_method(method);
+  core::StartMethod sm = method.empty() ? core::StartMethod::Spawn
+                                        : core::parse_start_method(method, o.start_method.empty() ? "POOLRUN_START_METHOD" : "--start-method");
   const std::size_t cpus = platform::available_cpus();
 
   core::BenchReport rep;

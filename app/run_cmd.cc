@@ -258,7 +258,8 @@ core::RunConfig make_run_config(const RunOptions& o, const std::vector<std::stri
   if (o.retries && *o.retries > 0) c.retries = static_cast<std::size_t>(*o.retries);  // 0 means 1, as GNU
   if (!o.halt.empty()) c.halt = parse_halt(o.halt);
   std::string method = !o.start_method.empty() ? o.start_method : env_method;
-  if (!method.empty()) c.start_method = core::parse_start_method(method);
+  if (!method.empty())
+    c.start_method = core::parse_start_method(method, o.start_method.empty() ? "POOLRUN_START_METHOD" : "--start-method");
   if (!env_shell.empty()) c.shell = env_shell;
 
   // The command words run up to the first input group marker; then groups of items or files.

@@ -4,11 +4,11 @@
 
 namespace poolrun::core {
 
-StartMethod parse_start_method(const std::string& s) {
+StartMethod parse_start_method(const std::string& s, const std::string& source) {
   if (s == "spawn") return StartMethod::Spawn;
   if (s == "fork") return StartMethod::Fork;
   if (s == "forkserver") return StartMethod::Forkserver;
-  throw UsageError("--start-method: expected spawn, fork or forkserver, got '" + s + "'");
+  throw UsageError(source + ": expected spawn, fork or forkserver, got '" + s + "'");
 }
 
 const char* start_method_name(StartMethod m) {

@@ -89,8 +89,9 @@ class Launcher {
 /// The start methods (as Python's multiprocessing): how a child is started.
 enum class StartMethod { Spawn, Fork, Forkserver };
 
-/// Parses "spawn" | "fork" | "forkserver". Throws UsageError otherwise.
-StartMethod parse_start_method(const std::string& s);
+/// Parses "spawn" | "fork" | "forkserver". Throws UsageError otherwise, naming `source` (the option
+/// or environment variable the value came from).
+StartMethod parse_start_method(const std::string& s, const std::string& source = "--start-method");
 const char* start_method_name(StartMethod m);
 
 }  // namespace poolrun::core

@@ -164,6 +164,11 @@ seq 3 | "$P" --map -j1 cat >/dev/full 2>"$T/full.err"
 check_rc stdout_full.map.rc 255 "$?"
 check stdout_full.map.message "poolrun: error: standard output: No space left on device" "$(cat "$T/full.err")"
 
+# A bad start method names where it came from
+OUT=$(POOLRUN_START_METHOD=bogus "$P" echo ::: a 2>&1); rc=$?
+check_rc start_method_env.rc 255 "$rc"
+check start_method_env.message "poolrun: POOLRUN_START_METHOD: expected spawn, fork or forkserver, got 'bogus'" "$OUT"
+
 # "--name=" with nothing after "=" is refused (as GNU parallel): the next word is not its value
 run --tagstring= --tag echo ::: a
 check_rc options.empty_value.rc 255 "$RC"
