@@ -24,6 +24,8 @@ struct SharedHeader {
   /// While poolrun starts a job: the time it began, in clock ticks since boot (as the starttime
   /// field of /proc/PID/stat) minus one; 0 otherwise.
   long long launch_since;
+  /// Set by poolrun as it ends normally: it has cleaned up itself; the guardian just exits.
+  int goodbye;
 };
 constexpr std::size_t kTableOffset = 64;
 static_assert(sizeof(SharedHeader) <= kTableOffset);
@@ -75,8 +77,8 @@ void find_launching(long long since, pid_t poolrun, std::set<int>& out) {
 }
 
 // Runs in the forked guardian. poolrun has no threads yet, so ordinary code is safe here.
-[[noreturn]] void guardian_main(int rfd, const SharedHeader* header, const int* table, std::size_t slots) {
-  const pid_t poolrun = getppid();
+[[noreturn]] void guardian_main(int rfd, const SharedHeader* header, const int* table, std::size_t slots,
+                               pid_t poolrun) {
   setpgid(0, 0);  // out of the terminal's foreground group: Ctrl-C is poolrun's to handle
   sigset_t none;
   sigemptyset(&none);
@@ -116,12 +118,18 @@ void find_launching(long long since, pid_t poolrun, std::set<int>& out) {
   // A wake-up per message would cost poolrun a context switch per job. The pipe holds 16 384
   // messages, so a run starting more than ~160 000 jobs/s could briefly wait in write().
   fcntl(rfd, F_SETFL, fcntl(rfd, F_GETFL) | O_NONBLOCK);
+  // With the shared mapping, the guardian waits on a pidfd of poolrun: it wakes when poolrun has
+  // exited, not when poolrun's fds close during its exit (the pipe's POLLHUP), where it would
+  // compete with the rest of poolrun's exit for a CPU; a normal end is told by `goodbye`.
+  const int pidfd = header ? static_cast<int>(syscall(SYS_pidfd_open, poolrun, 0)) : -1;
   for (;;) {
-    struct pollfd pfd = {rfd, 0, 0};
+    struct pollfd pfd = pidfd >= 0 ? pollfd{pidfd, POLLIN, 0} : pollfd{rfd, 0, 0};
     int rc = poll(&pfd, 1, 100);
     if (rc < 0 && errno != EINTR) break;
     if (!drain()) break;
+    if (pidfd >= 0 && (rc > 0 || getppid() != poolrun)) break;  // exited (or before pidfd_open)
   }
+  if (header && __atomic_load_n(&header->goodbye, __ATOMIC_ACQUIRE)) _exit(0);
   // poolrun is gone without a goodbye: every group still in the table is running too.
   if (table)
     for (std::size_t i = 0; i < slots; ++i)
@@ -172,6 +180,7 @@ std::error_code Guardian::start() {
     if (auto ec = prepare()) return ec;
     if (!rpipe_) return std::make_error_code(std::errc::broken_pipe);  // gone: see send()
   }
+  const pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) {
     int e = errno;
@@ -179,7 +188,7 @@ std::error_code Guardian::start() {
     pipe_.reset();
     return {e, std::system_category()};
   }
-  if (pid == 0) guardian_main(rpipe_.get(), static_cast<const SharedHeader*>(shared_), table_, slots_);
+  if (pid == 0) guardian_main(rpipe_.get(), static_cast<const SharedHeader*>(shared_), table_, slots_, parent);
   rpipe_.reset();
   pid_ = pid;
   return {};
@@ -243,7 +252,10 @@ void Guardian::unwatch(int pgid) {
 }
 
 Guardian::~Guardian() {
-  send(0);
+  if (shared_ && pid_ > 0)
+    __atomic_store_n(&static_cast<SharedHeader*>(shared_)->goodbye, 1, __ATOMIC_RELEASE);  // no wake-up
+  else
+    send(0);
   pipe_.reset();
   if (shared_) munmap(shared_, kTableOffset + slots_ * sizeof(int));
 }

@@ -12,6 +12,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstring>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -50,7 +51,9 @@ int wait_for(pid_t pid, std::chrono::milliseconds limit) {
 /// Runs the scenario with a table of `table_slots` entries: `watched` sleepers stay watched,
 /// `unwatched` are watched then unwatched; the stand-in is then killed. Sleepers become this
 /// process's children (it is made their subreaper), so their end can be waited for and seen.
-void scenario(std::size_t table_slots, int watched, int unwatched) {
+/// With `clean_end`, the stand-in ends normally instead (its Guardian says goodbye): then nothing may
+/// be ended.
+void scenario(std::size_t table_slots, int watched, int unwatched, bool clean_end = false) {
   REQUIRE(prctl(PR_SET_CHILD_SUBREAPER, 1) == 0);
   int report[2];
   REQUIRE(pipe(report) == 0);
@@ -58,18 +61,22 @@ void scenario(std::size_t table_slots, int watched, int unwatched) {
   REQUIRE(stand_in >= 0);
   if (stand_in == 0) {
     close(report[0]);
-    Guardian g(table_slots);
-    if (g.start()) _exit(3);
+    auto g = std::make_unique<Guardian>(table_slots);
+    if (g->start()) _exit(3);
     std::vector<pid_t> pids;
     for (int i = 0; i < watched + unwatched; ++i) {
       pid_t p = spawn_sleeper();
       if (p < 0) _exit(4);
-      g.watch(p);
+      g->watch(p);
       pids.push_back(p);
     }
-    for (int i = watched; i < watched + unwatched; ++i) g.unwatch(pids[static_cast<std::size_t>(i)]);
+    for (int i = watched; i < watched + unwatched; ++i) g->unwatch(pids[static_cast<std::size_t>(i)]);
     if (write(report[1], pids.data(), pids.size() * sizeof(pid_t)) < 0) _exit(5);
     close(report[1]);
+    if (clean_end) {
+      g.reset();  // goodbye
+      _exit(0);
+    }
     raise(SIGKILL);  // dies without the guardian's goodbye, as poolrun killed with kill -9
     _exit(6);
   }
@@ -85,7 +92,22 @@ void scenario(std::size_t table_slots, int watched, int unwatched) {
   int status = 0;
   REQUIRE(waitpid(stand_in, &status, 0) == stand_in);
   REQUIRE(got == pids.size() * sizeof(pid_t));
-  REQUIRE(WIFSIGNALED(status));
+  REQUIRE(WIFSIGNALED(status) != clean_end);
+  if (clean_end) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    for (int i = 0; i < watched + unwatched; ++i) {
+      INFO("sleeper " << i << " after a clean end");
+      pid_t p = pids[static_cast<std::size_t>(i)];
+      int st = 0;
+      CHECK(waitpid(p, &st, WNOHANG) == 0);
+      kill(p, SIGKILL);
+      waitpid(p, &st, 0);
+    }
+    while (waitpid(-1, &status, WNOHANG) > 0) {
+    }
+    prctl(PR_SET_CHILD_SUBREAPER, 0);
+    return;
+  }
   for (int i = 0; i < watched; ++i) {
     INFO("watched sleeper " << i);
     pid_t p = pids[static_cast<std::size_t>(i)];
@@ -121,4 +143,8 @@ TEST_CASE("guardian: ends the groups in its shared table when poolrun is killed"
 
 TEST_CASE("guardian: a full table sends the rest over the pipe", "[guardian]") {
   scenario(2, 4, 2);  // two groups in the table, the others (watch and unwatch) by message
+}
+
+TEST_CASE("guardian: after a goodbye it ends nothing", "[guardian]") {
+  scenario(Guardian::kTableSlots, 3, 1, true);
 }
