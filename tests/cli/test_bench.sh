@@ -59,7 +59,10 @@ if [ "$cpus" -ge 2 ]; then
   if [ "${POOLRUN_TEST_SANITIZED:-0}" = 1 ]; then
     skip gil.thread.speedup2 "sanitizer build: the normal build checks the bound"
   else
-    check_le gil.thread.speedup2 1.2 "$(jq '.configs[] | select(.workers == 2) | .speedup' "$T/gil.json")"
+    # ~1.0 expected; without the GIL two threads reach ~1.8-2.0 here (processes must reach 1.6).
+    # 1.4 separates the two while leaving room for this VM's drift between the w=1 and w=2 runs
+    # (1.21 has been seen with the GIL working).
+    check_le gil.thread.speedup2 1.4 "$(jq '.configs[] | select(.workers == 2) | .speedup' "$T/gil.json")"
   fi
 fi
 

@@ -93,22 +93,20 @@ void scenario(std::size_t table_slots, int watched, int unwatched, bool clean_en
   REQUIRE(waitpid(stand_in, &status, 0) == stand_in);
   REQUIRE(got == pids.size() * sizeof(pid_t));
   REQUIRE(WIFSIGNALED(status) != clean_end);
-  if (clean_end) {
+  // Sleepers [from, to) must still run (given the guardian time to act wrongly); then ended here.
+  auto expect_alive = [&](int from, int to) {
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    for (int i = 0; i < watched + unwatched; ++i) {
-      INFO("sleeper " << i << " after a clean end");
+    for (int i = from; i < to; ++i) {
+      INFO("sleeper " << i << " of " << watched << " watched, " << unwatched << " unwatched, clean end " << clean_end);
       pid_t p = pids[static_cast<std::size_t>(i)];
       int st = 0;
       CHECK(waitpid(p, &st, WNOHANG) == 0);
       kill(p, SIGKILL);
       waitpid(p, &st, 0);
     }
-    while (waitpid(-1, &status, WNOHANG) > 0) {
-    }
-    prctl(PR_SET_CHILD_SUBREAPER, 0);
-    return;
-  }
-  for (int i = 0; i < watched; ++i) {
+  };
+  if (clean_end) expect_alive(0, watched + unwatched);
+  for (int i = 0; i < watched && !clean_end; ++i) {
     INFO("watched sleeper " << i);
     pid_t p = pids[static_cast<std::size_t>(i)];
     int st = wait_for(p, std::chrono::seconds(5));
@@ -119,16 +117,7 @@ void scenario(std::size_t table_slots, int watched, int unwatched, bool clean_en
       waitpid(p, &st, 0);
     }
   }
-  // The unwatched ones live on (given the guardian time to act wrongly), then are ended here.
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  for (int i = watched; i < watched + unwatched; ++i) {
-    INFO("unwatched sleeper " << i);
-    pid_t p = pids[static_cast<std::size_t>(i)];
-    int st = 0;
-    CHECK(waitpid(p, &st, WNOHANG) == 0);
-    kill(p, SIGKILL);
-    waitpid(p, &st, 0);
-  }
+  if (!clean_end) expect_alive(watched, watched + unwatched);  // the unwatched ones live on
   // The guardian itself was reparented here too: reap it.
   while (waitpid(-1, &status, WNOHANG) > 0) {
   }
