@@ -333,11 +333,8 @@ void Engine::launch(std::unique_ptr<Job> job) {
   j.start_mono = platform::monotonic_now();
   j.start_wall = platform::wall_now();
   ++running_;
-  // Jobs that are poolrun's own children (not a server's): the guardian must be able to find
-  // one whose launch is under way should poolrun die before it returns.
-  const bool guard_launch = launcher_.event_fd() < 0;
   if (j.spawn_error.empty()) {
-    if (guard_launch) guardian_.launching();
+    guardian_.launching();  // should poolrun die before the launch returns
     LaunchResult res = launcher_.launch(req);
     for (int attempt = 0; !res.ok() && res.error == EAGAIN && attempt < 8; ++attempt) {
       // Out of processes for a moment: back off and retry before failing the job.
@@ -355,7 +352,7 @@ void Engine::launch(std::unique_ptr<Job> job) {
       pid_slot_[res.pid] = slot;
       guardian_.watch(res.pid);
     }
-    if (guard_launch) guardian_.launched();
+    guardian_.launched();
     if (!res.ok()) {
       // A working directory that cannot be entered is named itself, not the program.
       const std::string& what = res.stage == "chdir" && !req.cwd.empty() ? req.cwd : req.path;
@@ -970,7 +967,8 @@ int Engine::run() {
   if (!cfg_.dry_run) {
     // Before the first job: a guardian forked later would leave the jobs started before it
     // unguarded, and poolrun killed in that window would orphan them.
-    if (auto ec = guardian_.start())
+    // A launcher whose exits come from a server (forkserver) has the server's children as jobs.
+    if (auto ec = guardian_.start(launcher_.event_fd() < 0))
       spdlog::info("no guardian process ({}): jobs may outlive poolrun if it is killed", ec.message());
   }
   signals_.emplace();

@@ -415,11 +415,10 @@ void MapPool::start_worker(std::size_t slot) {
   req.argv = {rc_.shell, "-c", cfg_.init};
   req.stdin_fd = dev_null_.get();
   req.stdout_fd = 2;
-  const bool guard_launch = launcher_.event_fd() < 0;  // see Guardian::launching()
-  if (guard_launch) guardian_.launching();
+  guardian_.launching();
   LaunchResult res = launcher_.launch(req);
   if (res.ok()) guardian_.watch(res.pid);
-  if (guard_launch) guardian_.launched();
+  guardian_.launched();
   if (!res.ok()) {
     error_ = "--init: cannot start '" + cfg_.init + "': " + res.stage + ": " + platform::errno_message(res.error);
     workers_[slot - 1].reset();
@@ -447,15 +446,14 @@ void MapPool::launch_worker(Worker& w) {
   req.argv = argv_;
   req.stdin_fd = in.read.get();
   req.stdout_fd = out.write.get();
-  const bool guard_launch = launcher_.event_fd() < 0;  // see Guardian::launching()
-  if (guard_launch) guardian_.launching();
+  guardian_.launching();
   LaunchResult res = launcher_.launch(req);
   for (int attempt = 0; !res.ok() && res.error == EAGAIN && attempt < 8; ++attempt) {
     platform::sleep_ms(1 << attempt);
     res = launcher_.launch(req);
   }
   if (res.ok()) guardian_.watch(res.pid);
-  if (guard_launch) guardian_.launched();
+  guardian_.launched();
   if (!res.ok()) {
     error_ = "cannot start worker '" + exe_ + "': " + res.stage + ": " + platform::errno_message(res.error);
     workers_[w.slot - 1].reset();
@@ -984,7 +982,8 @@ int MapPool::exit_status() const {
 }
 
 int MapPool::run() {
-  if (auto ec = guardian_.start())
+  // A launcher whose exits come from a server (forkserver) has the server's children as workers.
+  if (auto ec = guardian_.start(launcher_.event_fd() < 0))
     spdlog::info("no guardian process ({}): workers may outlive poolrun if it is killed", ec.message());
   signals_.emplace();
   loop_.add(signals_->fd(), kTokenSignals);

@@ -174,8 +174,9 @@ std::error_code Guardian::prepare() {
   return {};
 }
 
-std::error_code Guardian::start() {
+std::error_code Guardian::start(bool jobs_are_children) {
   if (pid_ > 0) return {};
+  find_launching_ = jobs_are_children;
   if (!rpipe_) {
     if (auto ec = prepare()) return ec;
     if (!rpipe_) return std::make_error_code(std::errc::broken_pipe);  // gone: see send()
@@ -232,7 +233,7 @@ void Guardian::watch(int pgid) {
 }
 
 void Guardian::launching() {
-  if (shared_ && pipe_)
+  if (shared_ && pipe_ && find_launching_)
     __atomic_store_n(&static_cast<SharedHeader*>(shared_)->launch_since, boot_ticks() - 1, __ATOMIC_RELEASE);
 }
 

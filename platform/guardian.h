@@ -38,8 +38,10 @@ class Guardian {
   std::error_code prepare();
 
   /// Forks the guardian (once; later calls do nothing). Returns an errno error code on failure
-  /// (poolrun then runs without one). Calls prepare() itself if needed.
-  std::error_code start();
+  /// (poolrun then runs without one). Calls prepare() itself if needed. `jobs_are_children`: the
+  /// launcher's jobs are poolrun's own children (spawn, fork), so launching() means something; with
+  /// the forkserver (whose server is itself a young child of poolrun) launching() does nothing.
+  std::error_code start(bool jobs_are_children = true);
 
   /// Tells the guardian that process group `pgid` runs / has ended. No-ops without a pipe.
   void watch(int pgid);
@@ -68,6 +70,7 @@ class Guardian {
   UniqueFd rpipe_;  ///< read end, until the guardian has it
   int pid_ = -1;
   std::size_t slots_;                             ///< entries in table_
+  bool find_launching_ = true;                    ///< see start()
   void* shared_ = nullptr;                        ///< the mapping shared with the guardian
   int* table_ = nullptr;                          ///< in it: groups; 0 = free entry
   std::vector<std::uint32_t> free_;               ///< free table entries (poolrun's side)
