@@ -65,8 +65,7 @@ struct Job {
   bool at_line_start[2] = {true, true};
   std::uint64_t bytes[2] = {0, 0};
   bool exited = false;
-  bool watched = false;   // pipes registered with the event loop (see kWatchDelay)
-  double watch_at = 0;    // monotonic time to register them
+  bool watched = false;   // pipes registered with the event loop (at start_mono + kWatchDelay)
   ExitStatus status;
   bool timed_out = false;
   double deadline = 0;        // monotonic; 0 = none
@@ -379,7 +378,6 @@ void Engine::launch(std::unique_ptr<Job> job) {
     if (p[s].read) j.pipes[s] = std::move(p[s].read);
   // The pipes join the event loop after kWatchDelay, if the job still runs then.
   j.watched = !j.pipes_open();
-  j.watch_at = j.start_mono + kWatchDelay;
   if (in.write) {
     // --pipe: the engine writes the chunk as the pipe takes it, between output reads.
     in.read.reset();
@@ -672,7 +670,7 @@ void Engine::on_timers(double now) {
   for (std::size_t s = 1; s <= jobs_.size(); ++s) {
     Job* job = jobs_[s - 1].get();
     if (!job) continue;
-    if (!job->watched && !job->exited && now >= job->watch_at) watch_pipes(*job, s);
+    if (!job->watched && !job->exited && now >= job->start_mono + kWatchDelay) watch_pipes(*job, s);
     if (job->deadline > 0 && now >= job->deadline && !job->exited) {
       job->deadline = 0;
       job->timed_out = true;
@@ -712,7 +710,7 @@ int Engine::next_timeout(double now) const {
   for (const auto& j : jobs_) {
     if (!j) continue;
     if (!j->exited) consider(j->deadline);
-    if (!j->exited && !j->watched) consider(j->watch_at);
+    if (!j->exited && !j->watched) consider(j->start_mono + kWatchDelay);
     consider(j->grace_deadline);
   }
   consider(terminations_.next_due());
