@@ -7,10 +7,10 @@
 #include <cstdlib>
 
 #include "app/run_cmd.h"
-#include "core/batch.h"
-#include "core/engine.h"
+#include "core/batch/batch.h"
+#include "core/run/engine.h"
 #include "core/errors.h"
-#include "core/junit.h"
+#include "core/batch/junit.h"
 #include "core/units.h"
 #include "platform/fd.h"
 #include "platform/host.h"

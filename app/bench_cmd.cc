@@ -6,8 +6,8 @@
 #include <cstdio>
 
 #include "app/run_cmd.h"
-#include "core/bench.h"
-#include "core/engine.h"
+#include "core/bench/bench.h"
+#include "core/run/engine.h"
 #include "core/errors.h"
 #include "platform/bench_worker.h"
 #include "platform/fd.h"

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "core/bench.h"
+#include "core/bench/bench.h"
 
 // Declared, not included: CLI11 costs every file that includes it several seconds of compile time,
 // and bench_svg.cc does not use it.
@@ -17,7 +17,7 @@ namespace poolrun::app {
 
 /// Raw option values as CLI11 binds them.
 struct BenchOptions {
-  std::string task;                  ///< a built-in task spec (core/bench.h)
+  std::string task;                  ///< a built-in task spec (core/bench/bench.h)
   std::vector<std::string> command;  ///< words after "--": a command and its ::: / :::: inputs
   std::size_t tasks = 64;
   std::string executors = "process,thread";
@@ -36,7 +36,7 @@ struct BenchOptions {
 /// Binds the bench subcommand's options to `opt`.
 void setup_bench(CLI::App& app, BenchOptions& opt);
 
-/// The --svg plot (core/plot.h): speedup S(p) against workers p, one line per executor (configs in
+/// The --svg plot (core/report/plot.h): speedup S(p) against workers p, one line per executor (configs in
 /// sweep order, so each line runs by ascending p), with the ideal S = p.
 /// Returns an SVG document.
 std::string bench_svg(const core::BenchReport& r);

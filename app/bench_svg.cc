@@ -1,10 +1,10 @@
 // The --svg plot of `poolrun bench`: speedup against workers, one line per executor, with the
-// ideal line S = p, drawn by core/plot.h.
+// ideal line S = p, drawn by core/report/plot.h.
 #include <string>
 #include <vector>
 
 #include "app/bench_cmd.h"
-#include "core/plot.h"
+#include "core/report/plot.h"
 
 namespace poolrun::app {
 

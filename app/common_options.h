@@ -6,7 +6,7 @@
 #include <string>
 #include <utility>
 
-#include "core/config.h"
+#include "core/run/config.h"
 #include "core/errors.h"
 
 namespace poolrun::app {

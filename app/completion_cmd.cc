@@ -5,7 +5,7 @@
 
 #include "app/batch_cmd.h"
 #include "core/errors.h"
-#include "core/launcher.h"
+#include "core/run/launcher.h"
 
 namespace poolrun::app {
 

@@ -1,12 +1,12 @@
-// The options of --map (a persistent worker pool, core/map_pool.h), bound next to the main job's
+// The options of --map (a persistent worker pool, core/map/map_pool.h), bound next to the main job's
 // options and turned into a MapConfig.
 #pragma once
 #include <optional>
 #include <string>
 
 #include "app/option_binder.h"
-#include "core/config.h"
-#include "core/map_pool.h"
+#include "core/run/config.h"
+#include "core/map/map_pool.h"
 
 namespace poolrun::app {
 

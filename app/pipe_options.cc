@@ -1,7 +1,7 @@
 #include "app/pipe_options.h"
 
 #include "core/errors.h"
-#include "core/split.h"
+#include "core/input/split.h"
 #include "core/units.h"
 
 namespace poolrun::app {

@@ -4,7 +4,7 @@
 #include <string>
 
 #include "app/option_binder.h"
-#include "core/config.h"
+#include "core/run/config.h"
 
 namespace poolrun::app {
 

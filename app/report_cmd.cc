@@ -5,10 +5,10 @@
 #include <cstdio>
 #include <exception>
 
-#include "core/chart_json.h"
+#include "core/report/chart_json.h"
 #include "core/errors.h"
-#include "core/plot.h"
-#include "core/timeline.h"
+#include "core/report/plot.h"
+#include "core/report/timeline.h"
 #include "platform/fd.h"
 
 namespace poolrun::app {

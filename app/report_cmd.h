@@ -10,7 +10,7 @@ namespace poolrun::app {
 /// Handles `poolrun report ...` (argv as main() got it, argv[1] == "report"). `report timeline`
 /// reads the --json report RUN.json ("-": stdin), writes the chart to the --svg FILE ("-": stdout)
 /// and, when FILE is not stdout, prints the chart's summary line (jobs, wall, utilisation) on stdout.
-/// `report chart` reads a line chart description (core/chart_json.h; "-": stdin) and writes it as
+/// `report chart` reads a line chart description (core/report/chart_json.h; "-": stdin) and writes it as
 /// SVG to the --svg FILE ("-": stdout).
 /// Returns the exit status: 0, or 255 after one line on stderr ("poolrun: report timeline: ...")
 /// for bad options, an unreadable or invalid input, or an unwritable FILE.

@@ -6,9 +6,9 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "core/engine.h"
+#include "core/run/engine.h"
 #include "core/errors.h"
-#include "core/split.h"
+#include "core/input/split.h"
 #include "core/units.h"
 #include "platform/launchers.h"
 #include "platform/system.h"

@@ -7,7 +7,7 @@
 
 #include "app/map_options.h"
 #include "app/pipe_options.h"
-#include "core/config.h"
+#include "core/run/config.h"
 
 namespace poolrun::app {
 

@@ -1,4 +1,4 @@
-// `poolrun bench`'s executors for built-in tasks (core/bench.h): a process pool (Python's
+// `poolrun bench`'s executors for built-in tasks (core/bench/bench.h): a process pool (Python's
 // multiprocessing.Pool: workers started through a start method, tasks and results over pipes in
 // chunks of `chunksize`), a std::thread pool, and serial execution in the calling thread.
 //
@@ -21,8 +21,8 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "core/bench.h"
-#include "core/launcher.h"
+#include "core/bench/bench.h"
+#include "core/run/launcher.h"
 
 namespace poolrun::platform {
 

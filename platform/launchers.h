@@ -1,9 +1,9 @@
-// Factories for the start methods' launchers (see core/launcher.h for the contract).
+// Factories for the start methods' launchers (see core/run/launcher.h for the contract).
 #pragma once
 #include <memory>
 #include <system_error>
 
-#include "core/launcher.h"
+#include "core/run/launcher.h"
 
 namespace poolrun::platform {
 

@@ -1,4 +1,4 @@
-// Small POSIX helpers for the worker pool of --map (core/map_pool.h): non-blocking writes, pipe
+// Small POSIX helpers for the worker pool of --map (core/map/map_pool.h): non-blocking writes, pipe
 // fill levels and counting the records of a regular file without moving its offset.
 #pragma once
 #include <cstddef>

@@ -5,7 +5,7 @@
 #include <memory>
 #include <system_error>
 
-#include "core/launcher.h"
+#include "core/run/launcher.h"
 
 namespace poolrun::platform {
 

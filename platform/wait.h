@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "core/launcher.h"
+#include "core/run/launcher.h"
 
 namespace poolrun::platform {
 

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "core/errors.h"
-#include "core/split.h"
+#include "core/input/split.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;

@@ -1,0 +1,87 @@
+// The bookkeeping of --map (core/map/map_pool.h) that needs no process: counting records in a byte
+// stream (to cut input into chunks and to attribute a worker's output to its chunks), the default
+// chunksize, and the release of finished chunks in input order.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace poolrun::core {
+
+/// Counts records ended by a delimiter in a stream of bytes fed in pieces. A multi-byte delimiter
+/// ("\r\n") may straddle two pieces. Used for a worker's output (each chunk needs as many output
+/// records as it had input records) and for cutting the input into chunks.
+/// Throws UsageError for an empty delimiter.
+class RecordCounter {
+ public:
+  explicit RecordCounter(std::string delimiter);
+
+  /// Scans `data` from its start and stops right after the `need`-th delimiter. Decreases `need`
+  /// by the records ended and returns the bytes of `data` consumed: all of it when fewer than
+  /// `need` delimiters end in it. `need` == 0 consumes nothing.
+  std::size_t advance(std::string_view data, std::size_t& need);
+
+  /// True when bytes were consumed since the last record ended (an unfinished record).
+  bool mid_record() const { return mid_; }
+
+  /// Forgets the unfinished record (a new worker starts at a record boundary).
+  void reset() {
+    tail_.clear();
+    mid_ = false;
+  }
+
+  const std::string& delimiter() const { return delim_; }
+
+ private:
+  std::string delim_;
+  std::string tail_;  // up to delim_.size() - 1 last bytes of the unfinished record
+  bool mid_ = false;
+};
+
+/// The default chunksize. With a known number of records (a regular file): as Python's
+/// Pool.map, ceil(records / (4 × workers)), at least 1. Unknown (a stream): 0, meaning "adaptive":
+/// a chunk takes up to kStreamChunk records, fewer when the input has no more data at that moment.
+std::size_t default_chunksize(std::optional<std::uint64_t> records, std::size_t workers);
+
+/// Records per chunk at most in the adaptive (stream) mode.
+inline constexpr std::size_t kStreamChunk = 1000;
+
+/// Releases finished chunks in input order (imap) or as they finish (imap_unordered). Chunks are
+/// numbered 1, 2, 3, ... by seq; each is released exactly once, after finish() was called for it
+/// and, when ordered, for every smaller seq. T is what a finished chunk carries (its output).
+template <typename T>
+class ChunkOrder {
+ public:
+  explicit ChunkOrder(bool ordered) : ordered_(ordered) {}
+
+  /// Records that chunk `seq` finished with `value`. Each seq at most once.
+  void finish(std::size_t seq, T value) { held_.emplace(seq, std::move(value)); }
+
+  /// The next chunk that may be released now, or nullopt. Ordered: only the chunk numbered
+  /// next_seq(); unordered: any held chunk (smallest seq first).
+  std::optional<std::pair<std::size_t, T>> release() {
+    if (held_.empty()) return std::nullopt;
+    auto it = held_.begin();
+    if (ordered_ && it->first != next_) return std::nullopt;
+    std::pair<std::size_t, T> out(it->first, std::move(it->second));
+    held_.erase(it);
+    if (ordered_) ++next_;
+    return out;
+  }
+
+  /// Ordered: the seq that must finish before anything more is released.
+  std::size_t next_seq() const { return next_; }
+
+  /// Chunks finished and not yet released.
+  std::size_t held() const { return held_.size(); }
+
+ private:
+  bool ordered_;
+  std::size_t next_ = 1;
+  std::map<std::size_t, T> held_;
+};
+
+}  // namespace poolrun::core

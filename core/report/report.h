@@ -1,0 +1,75 @@
+// Run reports: --json (one document at the end), --jsonl (a line per job as it ends, then a
+// summary line) and --joblog (GNU parallel's 9-column TSV). Schema: docs/poolrun-report.schema.json.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/run/config.h"
+#include "platform/fd.h"
+
+namespace poolrun::core {
+
+/// What is known of one finished job. Times: Unix seconds (microsecond precision) and seconds.
+struct JobRecord {
+  std::size_t seq = 0;
+  std::size_t slot = 0;
+  std::string name;                ///< batch job name; empty for the main job
+  std::vector<std::string> items;  ///< the substituted values, in order
+  std::string command;             ///< the command line as a shell would read it
+  int pid = -1;
+  double start = 0, end = 0;       ///< Unix time, seconds
+  double duration_s = 0;
+  int exit_code = -1;              ///< -1 when ended by a signal or never started
+  int signal = 0;
+  bool timed_out = false;
+  std::size_t attempts = 1;        ///< --retries: attempts made
+  double user_s = 0, sys_s = 0;    ///< CPU seconds (rusage)
+  long max_rss_kib = 0;
+  std::uint64_t stdout_bytes = 0, stderr_bytes = 0;
+  std::string spawn_error;         ///< why the process could not start; empty when it did
+  std::optional<std::uint64_t> stdin_bytes;    ///< --pipe: bytes the job's stdin pipe took
+  std::optional<std::uint64_t> stdin_records;  ///< --pipe: records in its chunk(s), when counted
+  std::string status;              ///< "succeeded", "failed", "skipped" (batch)
+  std::string reason;              ///< why a job was skipped
+  bool failed() const { return exit_code != 0 || signal != 0 || timed_out || !spawn_error.empty(); }
+};
+
+/// Totals of a run.
+struct RunSummary {
+  std::size_t jobs = 0, succeeded = 0, failed = 0, skipped = 0;
+  double wall_s = 0, user_s = 0, sys_s = 0;
+  double start = 0, end = 0;
+  int exit_status = 0;
+  bool interrupted = false;  ///< stopped by a signal, --halt or a closed stdout
+  std::string stop_reason;   ///< why it stopped early, if it did
+};
+
+/// Opens the report files named in the config (throws InputError naming the file when it cannot)
+/// and writes each job as it ends. Not thread-safe.
+class Reports {
+ public:
+  explicit Reports(const RunConfig& cfg);
+
+  /// Records one job: a --jsonl line (flushed), a --joblog line (flushed); keeps it for --json.
+  void job_done(const JobRecord& rec);
+
+  /// Writes the --jsonl summary line and the --json document. Throws InputError on write errors.
+  void finish(const RunSummary& summary);
+
+  /// The job record as JSON text (one line), as in --jsonl.
+  static std::string job_json(const JobRecord& rec);
+
+ private:
+  const RunConfig& cfg_;
+  platform::UniqueFd jsonl_, joblog_;
+  platform::UniqueFd json_;  ///< --json: opened (and emptied) before the first job, written at the end
+  bool keep_ = false;
+  std::vector<JobRecord> kept_;
+};
+
+/// The effective configuration as JSON text (for reports and --dry-run diagnostics).
+std::string config_json(const RunConfig& cfg);
+
+}  // namespace poolrun::core
