@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/errors.h"
+#include "core/run/supervisor.h"
 #include "core/run/termination.h"
 #include "core/map/map_chunks.h"
 #include "core/run/held_output.h"
@@ -37,12 +38,10 @@ constexpr std::uint64_t kMaxInflightBytes = 4u << 20;  // input bytes in flight 
 constexpr double kStarveS = 0.01;                     // no output for this long: starved
 constexpr std::size_t kDepthGrowth = 4;               // starved: depth *= this
 constexpr double kStreamFlushS = 0.2;                 // waiting for input this long: flush
-constexpr std::uint64_t kTokenSignals = 1;
-constexpr std::uint64_t kTokenInput = 2;
-constexpr std::uint64_t kTokenLauncher = 3;
-constexpr std::uint64_t kTokenWorkerBase = 16;  // + (slot - 1) * 2 + {0: stdout, 1: stdin}
+constexpr std::uint64_t kTokenInput = Supervisor::kFirstPolicyToken;
+constexpr std::uint64_t kTokenWorkerBase = Supervisor::kFirstPolicyToken + 1;  // + (slot - 1) * 2 + {0: stdout, 1: stdin}
 
-enum class Stop { None, Signal, Pipe, InputError, Setup, OutputError };
+using Stop = StopReason;
 
 /// A chunk of consecutive input records and, once sent, what its current attempt produced.
 struct Chunk {
@@ -88,10 +87,10 @@ struct Worker {
   bool all_written() const { return write_idx == inflight.size(); }
 };
 
-class MapPool {
+class MapPool final : Supervisor::Policy {
  public:
   MapPool(const MapConfig& cfg, Launcher& launcher)
-      : cfg_(cfg), rc_(cfg.run), launcher_(launcher), spill_(tmpdir_), in_counter_(rc_.delimiter),
+      : cfg_(cfg), rc_(cfg.run), sup_(launcher, cfg.run.termseq), spill_(tmpdir_), in_counter_(rc_.delimiter),
         order_(!cfg.unordered) {
     budget_.limit = rc_.output_memory;
     budget_.spill = &spill_;
@@ -137,21 +136,24 @@ class MapPool {
   void on_output(Worker& w);
   void attribute(Worker& w, std::string_view data);
   void break_worker(Worker& w, std::string why);
-  void on_exits();
   void maybe_finish(Worker& w);
   void finish_worker(std::size_t slot);
   void fail_or_retry(Chunk* c, const std::string& why);
   void chunk_done(Chunk* c);
   void release();
   void check_starved(double now);
-  // Signals, termination, output.
-  void on_signals();
+  // Events (Supervisor::Policy).
+  void step() override;
+  bool finished() const override;
+  void on_ready(const platform::Ready& r) override;
+  void on_exit(const ExitStatus& e) override;
+  void on_interrupt(int sig) override;
+  void on_hangup() override;
+  void on_timers(double now) override;
+  double next_deadline(double now) const override;
+  // Termination, output.
   void stop(Stop why);
-  void terminate_group(int pgid, bool kill_now = false);
-  void on_timers(double now);
-  int next_timeout(double now) const;
   void write_out(HeldOutput& h);
-  std::error_code write_fd(std::string_view data);
   json chunk_json(const Chunk& c) const;
   void report_chunk(const Chunk& c);
   void finish_reports(double wall_s, double start, double end, int status);
@@ -160,7 +162,7 @@ class MapPool {
 
   const MapConfig& cfg_;
   const RunConfig& rc_;
-  Launcher& launcher_;
+  Supervisor sup_;
   platform::PrivateTempDir tmpdir_;
   platform::SpillFile spill_;
   OutputBudget budget_;
@@ -187,22 +189,15 @@ class MapPool {
   ChunkOrder<std::unique_ptr<Chunk>> order_;
 
   // Workers.
-  platform::EventLoop loop_;
-  std::optional<platform::SignalEvents> signals_;
-  platform::Guardian guardian_;
   std::vector<std::unique_ptr<Worker>> workers_;  // by slot - 1
   std::unordered_map<int, std::size_t> pid_slot_;  // worker and init pids
-  Terminations terminations_{rc_.termseq};
-  std::vector<ExitStatus> exits_;
   std::vector<char> outbuf_;  // on_output()'s read buffer (kReadChunk bytes once a worker wrote)
   std::size_t workers_started_ = 0, recycled_ = 0;
   std::size_t learned_depth_ = kStartDepth;  // the depth starved workers needed: fresh ones start there
 
   // Results.
   Stop stop_ = Stop::None;
-  int signals_seen_ = 0;
-  bool pending_child_ = false;
-  int writing_ = 0;
+  int writing_ = 0;  // nesting depth of write_out(): release() does not recurse into it
   bool stdout_closed_ = false;
   std::string error_;
   std::size_t failed_chunks_ = 0, worker_failures_ = 0, done_chunks_ = 0;
@@ -329,7 +324,7 @@ std::unique_ptr<Chunk> MapPool::cut_chunk() {
     // Nothing to read now. A stream's adaptive chunk takes what is there.
     if (chunksize_ == 0 && found_ > 0) return make_chunk(last_boundary_, found_, false);
     if (!input_watched_) {
-      loop_.add(input_fd_, kTokenInput);
+      sup_.loop().add(input_fd_, kTokenInput);
       input_watched_ = true;
     }
     return nullptr;
@@ -415,10 +410,7 @@ void MapPool::start_worker(std::size_t slot) {
   req.argv = {rc_.shell, "-c", cfg_.init};
   req.stdin_fd = dev_null_.get();
   req.stdout_fd = 2;
-  guardian_.launching();
-  LaunchResult res = launcher_.launch(req);
-  if (res.ok()) guardian_.watch(res.pid);
-  guardian_.launched();
+  LaunchResult res = sup_.launch(req);
   if (!res.ok()) {
     error_ = "--init: cannot start '" + cfg_.init + "': " + res.stage + ": " + platform::errno_message(res.error);
     workers_[slot - 1].reset();
@@ -446,14 +438,7 @@ void MapPool::launch_worker(Worker& w) {
   req.argv = argv_;
   req.stdin_fd = in.read.get();
   req.stdout_fd = out.write.get();
-  guardian_.launching();
-  LaunchResult res = launcher_.launch(req);
-  for (int attempt = 0; !res.ok() && res.error == EAGAIN && attempt < 8; ++attempt) {
-    platform::sleep_ms(1 << attempt);
-    res = launcher_.launch(req);
-  }
-  if (res.ok()) guardian_.watch(res.pid);
-  guardian_.launched();
+  LaunchResult res = sup_.launch(req);
   if (!res.ok()) {
     error_ = "cannot start worker '" + exe_ + "': " + res.stage + ": " + platform::errno_message(res.error);
     workers_[w.slot - 1].reset();
@@ -465,7 +450,7 @@ void MapPool::launch_worker(Worker& w) {
   pid_slot_[res.pid] = w.slot;
   w.in = std::move(in.write);
   w.out = std::move(out.read);
-  loop_.add(w.out.get(), kTokenWorkerBase + (w.slot - 1) * 2);
+  sup_.loop().add(w.out.get(), kTokenWorkerBase + (w.slot - 1) * 2);
   spdlog::debug("--map: worker {} (pid {}) started in slot {}", w.number, w.pid, w.slot);
 }
 
@@ -502,7 +487,7 @@ void MapPool::write_worker(Worker& w) {
       close_in(w);
       if (!w.exited) {
         w.ended_by_us = true;
-        terminate_group(w.pid);
+        sup_.terminate(w.pid);
       }
       return;
     }
@@ -520,8 +505,8 @@ void MapPool::write_worker(Worker& w) {
 void MapPool::watch_in(Worker& w, bool on) {
   if (!w.in || on == w.in_watched) return;
   std::uint64_t token = kTokenWorkerBase + (w.slot - 1) * 2 + 1;
-  if (on) loop_.add(w.in.get(), token, false, true);
-  else loop_.remove(w.in.get());
+  if (on) sup_.loop().add(w.in.get(), token, false, true);
+  else sup_.loop().remove(w.in.get());
   w.in_watched = on;
 }
 
@@ -545,12 +530,12 @@ void MapPool::on_output(Worker& w) {
         // The last record of the output lacks its delimiter: it still counts, as on input.
         attribute(w, rc_.delimiter);
       }
-      loop_.remove(w.out.get());
+      sup_.loop().remove(w.out.get());
       w.out.reset();
       if (!w.inflight.empty() && !w.exited) {
         close_in(w);
         w.ended_by_us = true;
-        terminate_group(w.pid);
+        sup_.terminate(w.pid);
       }
       return maybe_finish(w);
     }
@@ -594,49 +579,44 @@ void MapPool::break_worker(Worker& w, std::string why) {
   w.broken = std::move(why);
   close_in(w);
   if (w.out) {
-    loop_.remove(w.out.get());
+    sup_.loop().remove(w.out.get());
     w.out.reset();
   }
   if (!w.exited) {
     w.ended_by_us = true;
-    terminate_group(w.pid);
+    sup_.terminate(w.pid);
   }
   // The caller finishes the worker (maybe_finish) once it no longer uses it.
 }
 
-void MapPool::on_exits() {
-  exits_.clear();
-  launcher_.collect(exits_);
-  double now = platform::monotonic_now();
-  for (const auto& e : exits_) {
-    auto it = pid_slot_.find(e.pid);
-    if (it == pid_slot_.end()) continue;
-    std::size_t slot = it->second;
-    pid_slot_.erase(it);
-    Worker* w = workers_[slot - 1].get();
-    if (!w) continue;
-    if (w->state == Worker::State::Init && e.pid == w->init_pid) {
-      guardian_.unwatch(e.pid);
-      w->init_pid = -1;
-      if (stop_ != Stop::None) {
-        workers_[slot - 1].reset();
-        continue;
-      }
-      if (e.exit_code != 0) {
-        error_ = "--init '" + cfg_.init + "' failed in slot " + std::to_string(slot) + ": " +
-                 (e.signal ? "killed by signal " + std::to_string(e.signal) : "exit status " + std::to_string(e.exit_code));
-        workers_[slot - 1].reset();
-        stop(Stop::Setup);
-        continue;
-      }
-      launch_worker(*w);
-      continue;
+void MapPool::on_exit(const ExitStatus& e) {
+  auto it = pid_slot_.find(e.pid);
+  if (it == pid_slot_.end()) return;
+  std::size_t slot = it->second;
+  pid_slot_.erase(it);
+  Worker* w = workers_[slot - 1].get();
+  if (!w) return;
+  if (w->state == Worker::State::Init && e.pid == w->init_pid) {
+    sup_.release(e.pid);
+    w->init_pid = -1;
+    if (stop_ != Stop::None) {
+      workers_[slot - 1].reset();
+      return;
     }
-    w->exited = true;
-    w->status = e;
-    if (w->out) w->grace_deadline = now + rc_.grace_s;
-    maybe_finish(*w);
+    if (e.exit_code != 0) {
+      error_ = "--init '" + cfg_.init + "' failed in slot " + std::to_string(slot) + ": " +
+               (e.signal ? "killed by signal " + std::to_string(e.signal) : "exit status " + std::to_string(e.exit_code));
+      workers_[slot - 1].reset();
+      stop(Stop::Setup);
+      return;
+    }
+    launch_worker(*w);
+    return;
   }
+  w->exited = true;
+  w->status = e;
+  if (w->out) w->grace_deadline = platform::monotonic_now() + rc_.grace_s;
+  maybe_finish(*w);
 }
 
 void MapPool::maybe_finish(Worker& w) {
@@ -646,8 +626,7 @@ void MapPool::maybe_finish(Worker& w) {
 void MapPool::finish_worker(std::size_t slot) {
   std::unique_ptr<Worker> w = std::move(workers_[slot - 1]);
   bool ran_out = false;
-  if (!terminations_.contains(w->pid))
-    guardian_.unwatch(w->pid);
+  sup_.release(w->pid);
   std::string how = w->status.signal ? "was killed by signal " + std::to_string(w->status.signal)
                                      : "exited with status " + std::to_string(w->status.exit_code);
   bool bad_exit = w->status.signal != 0 || w->status.exit_code != 0;
@@ -751,38 +730,18 @@ void MapPool::check_starved(double now) {
 
 // --- signals, termination, output ---------------------------------------------------------------
 
-void MapPool::on_signals() {
-  std::vector<int> sigs;
-  signals_->drain(sigs);
-  bool child = false;
-  for (int s : sigs) {
-    if (s == SIGCHLD) {
-      child = true;
-    } else if (s == SIGHUP) {
-      if (!input_eof_) spdlog::warn("received SIGHUP: reading no more input; finishing the chunks read");
-      input_eof_ = true;
-      if (input_watched_) {
-        loop_.remove(input_fd_);
-        input_watched_ = false;
-      }
-    } else if (s == SIGINT || s == SIGTERM) {
-      ++signals_seen_;
-      if (signals_seen_ == 1) {
-        spdlog::warn("received {}: ending the workers", s == SIGINT ? "SIGINT" : "SIGTERM");
-        stop(Stop::Signal);
-      } else {
-        for (auto& w : workers_)
-          if (w) {
-            if (w->pid > 0 && !w->exited) terminate_group(w->pid, true);
-            if (w->init_pid > 0) terminate_group(w->init_pid, true);
-          }
-      }
-    }
+void MapPool::on_hangup() {
+  if (!input_eof_) spdlog::warn("received SIGHUP: reading no more input; finishing the chunks read");
+  input_eof_ = true;
+  if (input_watched_) {
+    sup_.loop().remove(input_fd_);
+    input_watched_ = false;
   }
-  if (child) {
-    pending_child_ = writing_ > 0;
-    if (!pending_child_) on_exits();
-  }
+}
+
+void MapPool::on_interrupt(int sig) {
+  spdlog::warn("received {}: ending the workers", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  stop(Stop::Signal);
 }
 
 void MapPool::stop(Stop why) {
@@ -790,7 +749,7 @@ void MapPool::stop(Stop why) {
   if (stop_ != Stop::None && why != Stop::Signal) return;
   stop_ = why;
   if (input_watched_) {
-    loop_.remove(input_fd_);
+    sup_.loop().remove(input_fd_);
     input_watched_ = false;
   }
   // Chunks waiting for another attempt will not get it.
@@ -805,15 +764,14 @@ void MapPool::stop(Stop why) {
   for (auto& w : workers_) {
     if (!w) continue;
     close_in(*w);
-    if (w->init_pid > 0) terminate_group(w->init_pid);
+    if (w->init_pid > 0) sup_.terminate(w->init_pid);
     if (w->pid > 0 && !w->exited && why != Stop::Setup) {
       w->ended_by_us = true;
-      terminate_group(w->pid);
+      sup_.terminate(w->pid);
     }
   }
 }
 
-void MapPool::terminate_group(int pgid, bool kill_now) { terminations_.start(pgid, kill_now); }
 
 void MapPool::on_timers(double now) {
   for (auto& wp : workers_) {
@@ -824,60 +782,32 @@ void MapPool::on_timers(double now) {
       if (w->out) on_output(*w);
       if (wp.get() != w) continue;
       if (w->out) {
-        loop_.remove(w->out.get());
+        sup_.loop().remove(w->out.get());
         w->out.reset();
       }
-      terminate_group(w->pid);
+      sup_.terminate(w->pid);
       maybe_finish(*w);
     }
   }
-  terminations_.advance(now, [&](int pgid) {
-    if (!pid_slot_.count(pgid)) guardian_.unwatch(pgid);
-  });
 }
 
-int MapPool::next_timeout(double now) const {
+double MapPool::next_deadline(double now) const {
   double next = 0;
-  auto consider = [&](double t) {
-    if (t > 0 && (next == 0 || t < next)) next = t;
-  };
+  auto consider = [&](double t) { next = earliest(next, t); };
   bool starve_watch = false;
   for (const auto& w : workers_) {
     if (!w) continue;
     consider(w->grace_deadline);
     if (w->state == Worker::State::Running && w->in && !w->inflight.empty() && w->all_written()) starve_watch = true;
   }
-  consider(terminations_.next_due());
   if (starve_watch && work_left()) consider(now + kStarveS / 2);
-  if (next == 0) return -1;
-  double ms = (next - now) * 1000.0;
-  return ms <= 0 ? 0 : static_cast<int>(ms) + 1;
-}
-
-std::error_code MapPool::write_fd(std::string_view data) {
-  if (!signals_ || platform::is_regular_file(1)) return platform::write_all(1, data);
-  // As the main job's engine: wait for room together with the signals, so a stdout reader that
-  // stops reading does not make poolrun deaf to SIGINT and SIGTERM.
-  // At most PIPE_BUF bytes once there is room: such a write never blocks.
-  constexpr std::size_t kAtomic = 4096;
-  while (!data.empty()) {
-    if (platform::wait_writable_or_signal(1, signals_->fd()) == 2) {
-      on_signals();
-      if (signals_seen_ >= 2) return {};
-      continue;
-    }
-    long n = platform::write_some(1, data.data(), std::min(data.size(), kAtomic));
-    if (n == -EAGAIN) continue;
-    if (n < 0) return {static_cast<int>(-n), std::system_category()};
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return {};
+  return next;
 }
 
 void MapPool::write_out(HeldOutput& h) {
   if (h.empty() || stdout_closed_) return h.clear();
   ++writing_;
-  auto ec = h.write_to([&](std::string_view d) { return write_fd(d); });
+  auto ec = h.write_to([&](std::string_view d) { return sup_.write(1, d); });
   --writing_;
   if (ec) {
     stdout_closed_ = true;
@@ -922,15 +852,6 @@ void MapPool::report_chunk(const Chunk& c) {
 
 void MapPool::finish_reports(double wall_s, double start, double end, int status) {
   if (!jsonl_ && rc_.json_path.empty()) return;
-  const char* reason = nullptr;
-  switch (stop_) {
-    case Stop::None: break;
-    case Stop::Signal: reason = "signal"; break;
-    case Stop::Pipe: reason = "stdout closed"; break;
-    case Stop::InputError: reason = "input error"; break;
-    case Stop::Setup: reason = "worker start-up failed"; break;
-    case Stop::OutputError: reason = "output error"; break;
-  }
   json s = {{"chunks", done_chunks_ + failed_chunks_},
             {"succeeded", done_chunks_},
             {"failed", failed_chunks_},
@@ -947,7 +868,7 @@ void MapPool::finish_reports(double wall_s, double start, double end, int status
             {"end", end},
             {"exit_status", status},
             {"interrupted", stop_ != Stop::None}};
-  if (reason) s["stop_reason"] = reason;
+  if (stop_ != Stop::None) s["stop_reason"] = stop_reason_name(stop_);
   if (jsonl_) {
     std::string line = json{{"summary", s}}.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
     platform::write_all(jsonl_.get(), line);
@@ -972,62 +893,42 @@ void MapPool::finish_reports(double wall_s, double start, double end, int status
   }
 }
 
-int MapPool::exit_status() const {
-  if (stop_ == Stop::Signal || stop_ == Stop::InputError || stop_ == Stop::Setup ||
-      stop_ == Stop::OutputError)
-    return 255;
-  if (stop_ == Stop::Pipe) return 128 + SIGPIPE;
-  std::size_t n = failed_chunks_ + worker_failures_;
-  return n > 100 ? 101 : static_cast<int>(n);
+int MapPool::exit_status() const { return run_exit_status(stop_, -1, failed_chunks_ + worker_failures_); }
+
+void MapPool::step() {
+  pump();
+  check_starved(platform::monotonic_now());
+  pump();
+}
+
+bool MapPool::finished() const {
+  bool busy = std::any_of(workers_.begin(), workers_.end(), [](const auto& w) { return w != nullptr; });
+  return !busy && (stop_ != Stop::None || !work_left());
+}
+
+void MapPool::on_ready(const platform::Ready& r) {
+  if (r.token == kTokenInput) {
+    if (input_watched_) {
+      sup_.loop().remove(input_fd_);
+      input_watched_ = false;
+    }
+    input_ready_ = true;
+  } else if (r.token >= kTokenWorkerBase) {
+    std::uint64_t k = r.token - kTokenWorkerBase;
+    Worker* w = workers_[k / 2].get();
+    if (!w) return;
+    if (k % 2 == 0) on_output(*w);
+    else if (w->in) write_worker(*w);
+  }
 }
 
 int MapPool::run() {
-  // A launcher whose exits come from a server (forkserver) has the server's children as workers.
-  if (auto ec = guardian_.start(launcher_.event_fd() < 0))
-    spdlog::info("no guardian process ({}): workers may outlive poolrun if it is killed", ec.message());
-  signals_.emplace();
-  loop_.add(signals_->fd(), kTokenSignals);
-  if (launcher_.event_fd() >= 0) loop_.add(launcher_.event_fd(), kTokenLauncher);
+  sup_.start(true);
   // A pipe or terminal is read when epoll says so; a regular file (or /dev/null) is always ready.
-  pollable_ = !loop_.add(input_fd_, kTokenInput);
-  if (pollable_) loop_.remove(input_fd_);
+  pollable_ = !sup_.loop().add(input_fd_, kTokenInput);
+  if (pollable_) sup_.loop().remove(input_fd_);
   double t0 = platform::monotonic_now(), start_wall = platform::wall_now();
-  std::vector<platform::Ready> ready;
-  for (;;) {
-    pump();
-    check_starved(platform::monotonic_now());
-    pump();
-    bool busy = std::any_of(workers_.begin(), workers_.end(), [](const auto& w) { return w != nullptr; });
-    if (!busy && (stop_ != Stop::None || !work_left())) break;
-    ready.clear();
-    double now = platform::monotonic_now();
-    loop_.wait(ready, next_timeout(now));
-    for (const auto& r : ready) {
-      if (r.token == kTokenSignals) {
-        on_signals();
-      } else if (r.token == kTokenLauncher) {
-        on_exits();
-      } else if (r.token == kTokenInput) {
-        if (input_watched_) {
-          loop_.remove(input_fd_);
-          input_watched_ = false;
-        }
-        input_ready_ = true;
-      } else if (r.token >= kTokenWorkerBase) {
-        std::uint64_t k = r.token - kTokenWorkerBase;
-        Worker* w = workers_[k / 2].get();
-        if (!w) continue;
-        if (k % 2 == 0) on_output(*w);
-        else if (w->in) write_worker(*w);
-      }
-    }
-    if (pending_child_) {
-      pending_child_ = false;
-      on_exits();
-    }
-    on_timers(platform::monotonic_now());
-  }
-  terminations_.kill_all();
+  sup_.run(*this);
   release();
   if (!error_.empty()) spdlog::error("{}", error_);
   double wall = platform::monotonic_now() - t0;

@@ -13,6 +13,7 @@
 #include <unordered_set>
 
 #include "core/errors.h"
+#include "core/run/supervisor.h"
 #include "core/run/termination.h"
 #include "core/run/job_source.h"
 #include "core/input/retry_failed_source.h"
@@ -41,14 +42,12 @@ constexpr std::size_t kReadChunk = 64 * 1024;
 /// calls and a wake-up per job. A job that fills a pipe (64 KiB) sooner waits at most this long,
 /// plus the loop's 1 ms timer granularity, before poolrun starts reading it.
 constexpr double kWatchDelay = 0.001;
-constexpr std::uint64_t kTokenSignals = 1;
-constexpr std::uint64_t kTokenInput = 2;
-constexpr std::uint64_t kTokenLauncher = 3;
-constexpr std::uint64_t kTokenJobBase = 16;  // job streams: kTokenJobBase + slot * 2 + stream
+constexpr std::uint64_t kTokenInput = Supervisor::kFirstPolicyToken;
+constexpr std::uint64_t kTokenJobBase = Supervisor::kFirstPolicyToken + 1;  // + slot * 2 + stream
 constexpr std::uint64_t kTokenFeedBase = 1ull << 48;  // job stdin feeds: kTokenFeedBase + slot
 
 /// Why the run stopped starting new jobs.
-enum class Stop { None, Hangup, Halt, Signal, Pipe, InputError, OutputError };
+using Stop = StopReason;
 
 /// A running (or finished, waiting to be printed) job.
 struct Job {
@@ -76,11 +75,11 @@ struct Job {
   bool pipes_open() const { return pipes[0].valid() || pipes[1].valid(); }
 };
 
-class Engine {
+class Engine final : Supervisor::Policy {
  public:
   Engine(const RunConfig& cfg, JobSource& source, Launcher& launcher,
          std::unordered_set<std::size_t> resume_skip)
-      : cfg_(cfg), source_(source), launcher_(launcher), reports_(cfg), spill_(tmpdir_),
+      : cfg_(cfg), source_(source), sup_(launcher, cfg.termseq), reports_(cfg), spill_(tmpdir_),
         resume_skip_(std::move(resume_skip)) {
     budget_.limit = cfg.output_memory;
     budget_.spill = &spill_;
@@ -117,14 +116,20 @@ class Engine {
   // Input and starting.
   void start_jobs();
   void launch(std::unique_ptr<Job> job);
-  // Events.
-  void on_signals();
-  void on_exits();
+  // Events (Supervisor::Policy).
+  void step() override;
+  bool finished() const override {
+    return running_ == 0 && retry_queue_.empty() && (stop_ != Stop::None || source_done_);
+  }
+  void on_ready(const platform::Ready& r) override;
+  void on_exit(const ExitStatus& e) override;
+  void on_interrupt(int sig) override;
+  void on_hangup() override;
+  void on_timers(double now) override;
+  double next_deadline(double now) const override;
   void on_stream(std::size_t slot, int stream);
   void on_feed(std::size_t slot);
   void close_feed(Job& job);
-  void on_timers(double now);
-  int next_timeout(double now) const;
   // Output.
   void deliver(Job& job, int stream, std::string_view data);
   bool live(const Job& job) const {
@@ -132,7 +137,6 @@ class Engine {
   }
   void write_out(int fd, std::string_view data);
   void stdout_failed(std::error_code ec);
-  std::error_code write_fd(int fd, std::string_view data);
   void write_held(int fd, HeldOutput& h);
   std::string tag_prefix(const Job& job) const;
   // Completion.
@@ -144,7 +148,6 @@ class Engine {
   void skip(Job& job);
   void check_halt(const Job& job);
   // Termination.
-  void terminate_group(int pgid, bool immediate_kill = false);
   void stop(Stop why);
   void close_stream(Job& job, int stream);
   void watch_pipes(Job& job, std::size_t slot);
@@ -158,7 +161,7 @@ class Engine {
 
   const RunConfig& cfg_;
   JobSource& source_;
-  Launcher& launcher_;
+  Supervisor sup_;
   Reports reports_;
   platform::PrivateTempDir tmpdir_;
   platform::SpillFile spill_;
@@ -168,8 +171,6 @@ class Engine {
   UniqueFd dev_null_;
   std::string dry_buf_;  // --dry-run lines not yet written
 
-  platform::EventLoop loop_;
-  std::optional<platform::SignalEvents> signals_;
   bool input_watched_ = false;
   int input_fd_ = -1;
   bool source_done_ = false;
@@ -183,24 +184,17 @@ class Engine {
   std::size_t next_print_ = 1;
   std::size_t keep_window_ = 1000;
   std::map<std::size_t, std::unique_ptr<Job>> finished_;  // -k: done, waiting for their turn
-  Terminations terminations_{cfg_.termseq};
   std::unordered_set<std::size_t> resume_skip_;  // --resume: seqs the joblog already has
-  platform::Guardian guardian_;
   std::vector<char> read_buf_;  // job output is read into this, kReadChunk bytes
 
   Stop stop_ = Stop::None;
-  int signals_seen_ = 0;
   bool stdout_closed_ = false;
-  bool abandon_output_ = false;  // a second SIGINT/SIGTERM while output waited: drop the rest
-  bool pending_child_ = false;   // SIGCHLD seen while writing output: reap in the main loop
-  int writing_ = 0;              // nesting depth of output writes (no reaping inside them)
   bool stdout_at_line_start_ = true;  // the last byte poolrun wrote to stdout was a newline
   int halt_status_ = -1;
   std::string input_error_;
   std::string output_error_;  // writing poolrun's stdout failed (not EPIPE)
   RunSummary summary_;
   std::size_t counted_failures_ = 0;  // failures that count in the exit status
-  std::vector<ExitStatus> exits_;
   bool progress_active_ = false, progress_drawn_ = false;
   double last_draw_ = 0, start_mono_ = 0;
   std::vector<double> runtimes_;  // successful jobs' durations, for --timeout N%
@@ -274,13 +268,13 @@ void Engine::start_jobs() {
   bool want = (pending || source_.wants_input()) && stop_ == Stop::None && source_.wait_fd() >= 0;
   if (want && !input_watched_) {
     input_fd_ = source_.wait_fd();
-    if (loop_.add(input_fd_, kTokenInput)) {
+    if (sup_.loop().add(input_fd_, kTokenInput)) {
       source_.set_pollable(false);  // epoll cannot watch it (e.g. /dev/null): reads never wait
       return start_jobs();
     }
     input_watched_ = true;
   } else if (!want && input_watched_) {
-    loop_.remove(input_fd_);
+    sup_.loop().remove(input_fd_);
     input_watched_ = false;
   }
 }
@@ -334,25 +328,17 @@ void Engine::launch(std::unique_ptr<Job> job) {
   j.start_wall = platform::wall_now();
   ++running_;
   if (j.spawn_error.empty()) {
-    guardian_.launching();  // should poolrun die before the launch returns
-    LaunchResult res = launcher_.launch(req);
-    for (int attempt = 0; !res.ok() && res.error == EAGAIN && attempt < 8; ++attempt) {
-      // Out of processes for a moment: back off and retry before failing the job.
-      platform::sleep_ms(1 << attempt);
-      res = launcher_.launch(req);
-    }
+    LaunchResult res = sup_.launch(req);
     if (!res.ok() && res.error == ENOEXEC && !shell_path_.empty() && req.path != shell_path_) {
       // A script without "#!": run it through the shell, as execvp does.
       req.path = shell_path_;
       req.argv = {cfg_.shell, "-c", j.spec.command};
-      res = launcher_.launch(req);
+      res = sup_.launch(req);
     }
     if (res.ok()) {
       j.pid = res.pid;
       pid_slot_[res.pid] = slot;
-      guardian_.watch(res.pid);
     }
-    guardian_.launched();
     if (!res.ok()) {
       // A working directory that cannot be entered is named itself, not the program.
       const std::string& what = res.stage == "chdir" && !req.cwd.empty() ? req.cwd : req.path;
@@ -387,7 +373,7 @@ void Engine::launch(std::unique_ptr<Job> job) {
     j.feed = std::move(in.write);
     j.feed_waiting = false;
     j.spec.stdin_feed->restart();
-    loop_.add(j.feed.get(), kTokenFeedBase + slot, false, true);
+    sup_.loop().add(j.feed.get(), kTokenFeedBase + slot, false, true);
   }
   double timeout = j.spec.timeout_s.value_or(cfg_.timeout_s);
   if (!j.spec.timeout_s && percent_timeout_ > 0) timeout = percent_timeout_;
@@ -418,39 +404,11 @@ void Engine::clear_progress() {
   progress_drawn_ = false;
 }
 
-std::error_code Engine::write_fd(int fd, std::string_view data) {
-  if (abandon_output_) return {};
-  if (!signals_ || platform::is_regular_file(fd)) return platform::write_all(fd, data);
-  // A pipe whose reader does not read would block poolrun in write() with its signals blocked,
-  // deaf to SIGINT and SIGTERM. So wait for room together with the signals, and write at most
-  // PIPE_BUF bytes once there is room (never blocks). A second SIGINT/SIGTERM abandons output.
-  constexpr std::size_t kAtomic = 4096;
-  ++writing_;
-  struct Depth {
-    int& d;
-    ~Depth() { --d; }
-  } depth{writing_};
-  while (!data.empty()) {
-    if (platform::wait_writable_or_signal(fd, signals_->fd()) == 2) {
-      on_signals();
-      if (signals_seen_ >= 2) {
-        abandon_output_ = true;
-        return {};
-      }
-      continue;
-    }
-    std::size_t n = std::min(data.size(), kAtomic);
-    if (auto ec = platform::write_all(fd, data.substr(0, n))) return ec;
-    data.remove_prefix(n);
-  }
-  return {};
-}
-
 void Engine::write_out(int fd, std::string_view data) {
   if (data.empty() || (fd == 1 && stdout_closed_)) return;
   clear_progress();
   if (fd == 1) stdout_at_line_start_ = data.back() == '\n';
-  if (auto ec = write_fd(fd, data))
+  if (auto ec = sup_.write(fd, data))
     if (fd == 1) stdout_failed(ec);
 }
 
@@ -468,7 +426,7 @@ void Engine::write_held(int fd, HeldOutput& h) {
   clear_progress();
   if (fd == 1) stdout_at_line_start_ = h.last_byte() == '\n';
   if (fd == 1 && stdout_closed_) return h.clear();
-  if (auto ec = h.write_to([&](std::string_view d) { return write_fd(fd, d); }); ec && fd == 1)
+  if (auto ec = h.write_to([&](std::string_view d) { return sup_.write(fd, d); }); ec && fd == 1)
     stdout_failed(ec);
 }
 
@@ -545,7 +503,7 @@ void Engine::on_feed(std::size_t slot) {
   switch (st) {
     case FeedState::Blocked: break;
     case FeedState::Waiting:
-      if (!job->feed_waiting) loop_.modify(job->feed.get(), kTokenFeedBase + slot, false, false);
+      if (!job->feed_waiting) sup_.loop().modify(job->feed.get(), kTokenFeedBase + slot, false, false);
       job->feed_waiting = true;
       return;
     case FeedState::Broken:
@@ -556,21 +514,21 @@ void Engine::on_feed(std::size_t slot) {
     case FeedState::Done: close_feed(*job); return;
   }
   if (job->feed_waiting) {
-    loop_.modify(job->feed.get(), kTokenFeedBase + slot, false, true);
+    sup_.loop().modify(job->feed.get(), kTokenFeedBase + slot, false, true);
     job->feed_waiting = false;
   }
 }
 
 void Engine::close_feed(Job& job) {
   if (!job.feed) return;
-  loop_.remove(job.feed.get());
+  sup_.loop().remove(job.feed.get());
   job.feed.reset();
   job.feed_waiting = false;
 }
 
 void Engine::close_stream(Job& job, int stream) {
   if (!job.pipes[stream]) return;
-  if (job.watched) loop_.remove(job.pipes[stream].get());
+  if (job.watched) sup_.loop().remove(job.pipes[stream].get());
   job.pipes[stream].reset();
 }
 
@@ -578,7 +536,7 @@ void Engine::watch_pipes(Job& job, std::size_t slot) {
   if (job.watched) return;
   job.watched = true;
   for (int s = 0; s < 2; ++s)
-    if (job.pipes[s]) loop_.add(job.pipes[s].get(), kTokenJobBase + slot * 2 + s);
+    if (job.pipes[s]) sup_.loop().add(job.pipes[s].get(), kTokenJobBase + slot * 2 + s);
 }
 
 void Engine::drain_exited(std::size_t slot) {
@@ -604,60 +562,34 @@ void Engine::drain_exited(std::size_t slot) {
   watch_pipes(*job, slot);
 }
 
-void Engine::on_signals() {
-  std::vector<int> sigs;
-  signals_->drain(sigs);
-  bool child = pending_child_;
-  for (int s : sigs) {
-    if (s == SIGCHLD) {
-      child = true;
-    } else if (s == SIGHUP) {
-      if (stop_ == Stop::None) {
-        spdlog::warn("received SIGHUP: no new jobs will be started; waiting for {} running job(s)", running_);
-        stop(Stop::Hangup);
-      }
-    } else if (s == SIGINT || s == SIGTERM) {
-      ++signals_seen_;
-      if (signals_seen_ == 1) {
-        spdlog::warn("received {}: ending {} running job(s)", s == SIGINT ? "SIGINT" : "SIGTERM", running_);
-        stop(Stop::Signal);
-      } else {
-        // A second signal: no more patience.
-        for (auto& j : jobs_)
-          if (j && j->pid > 0 && !j->exited) terminate_group(j->pid, true);
-        terminations_.kill_all();
-      }
-    }
-  }
-  if (child) {
-    // Reaping finishes jobs, which prints their output: not from inside an output write.
-    pending_child_ = writing_ > 0;
-    if (!pending_child_) on_exits();
-  }
+void Engine::on_hangup() {
+  if (stop_ != Stop::None) return;
+  spdlog::warn("received SIGHUP: no new jobs will be started; waiting for {} running job(s)", running_);
+  stop(Stop::Hangup);
 }
 
-void Engine::on_exits() {
-  exits_.clear();
-  launcher_.collect(exits_);
+void Engine::on_interrupt(int sig) {
+  spdlog::warn("received {}: ending {} running job(s)", sig == SIGINT ? "SIGINT" : "SIGTERM", running_);
+  stop(Stop::Signal);
+}
+
+void Engine::on_exit(const ExitStatus& e) {
+  auto it = pid_slot_.find(e.pid);
+  if (it == pid_slot_.end()) return;
+  std::size_t slot = it->second;
+  pid_slot_.erase(it);
+  Job& job = *jobs_[slot - 1];
   double now = platform::monotonic_now();
-  double wall = platform::wall_now();
-  for (const auto& e : exits_) {
-    auto it = pid_slot_.find(e.pid);
-    if (it == pid_slot_.end()) continue;  // not a job of ours (e.g. a reparented descendant)
-    std::size_t slot = it->second;
-    pid_slot_.erase(it);
-    Job& job = *jobs_[slot - 1];
-    job.exited = true;
-    job.status = e;
-    job.end_mono = now;
-    job.end_wall = wall;
-    if (!job.watched) {
-      drain_exited(slot);
-      if (jobs_[slot - 1].get() != &job) continue;  // finished
-    }
-    if (job.pipes_open()) job.grace_deadline = now + cfg_.grace_s;
-    maybe_finish(slot);
+  job.exited = true;
+  job.status = e;
+  job.end_mono = now;
+  job.end_wall = platform::wall_now();
+  if (!job.watched) {
+    drain_exited(slot);
+    if (jobs_[slot - 1].get() != &job) return;  // finished
   }
+  if (job.pipes_open()) job.grace_deadline = now + cfg_.grace_s;
+  maybe_finish(slot);
 }
 
 void Engine::maybe_finish(std::size_t slot) {
@@ -665,7 +597,6 @@ void Engine::maybe_finish(std::size_t slot) {
   if (job && job->exited && !job->pipes_open()) finish(slot);
 }
 
-void Engine::terminate_group(int pgid, bool immediate_kill) { terminations_.start(pgid, immediate_kill); }
 
 void Engine::on_timers(double now) {
   for (std::size_t s = 1; s <= jobs_.size(); ++s) {
@@ -676,7 +607,7 @@ void Engine::on_timers(double now) {
       job->deadline = 0;
       job->timed_out = true;
       spdlog::info("job {} timed out: ending process group {}", job->spec.input.seq, job->pid);
-      terminate_group(job->pid);
+      sup_.terminate(job->pid);
     }
     if (job->grace_deadline > 0 && now >= job->grace_deadline) {
       // The job's process has exited but descendants still hold its output pipes. Take what is
@@ -692,33 +623,26 @@ void Engine::on_timers(double now) {
       }
       if (jobs_[s - 1].get() != job) continue;
       spdlog::info("job {}: descendants still hold its output after exit; ending them", job->spec.input.seq);
-      terminate_group(job->pid);
+      sup_.terminate(job->pid);
       close_stream(*job, 0);
       close_stream(*job, 1);
       maybe_finish(s);
     }
   }
-  terminations_.advance(now, [&](int pgid) {
-    if (!pid_slot_.count(pgid)) guardian_.unwatch(pgid);
-  });
+  draw_progress(now);
 }
 
-int Engine::next_timeout(double now) const {
+double Engine::next_deadline(double) const {
   double next = 0;
-  auto consider = [&](double t) {
-    if (t > 0 && (next == 0 || t < next)) next = t;
-  };
+  auto consider = [&](double t) { next = earliest(next, t); };
   for (const auto& j : jobs_) {
     if (!j) continue;
     if (!j->exited) consider(j->deadline);
     if (!j->exited && !j->watched) consider(j->start_mono + kWatchDelay);
     consider(j->grace_deadline);
   }
-  consider(terminations_.next_due());
   if (progress_active_) consider(last_draw_ + 0.25);
-  if (next == 0) return -1;
-  double ms = (next - now) * 1000.0;
-  return ms <= 0 ? 0 : static_cast<int>(ms) + 1;
+  return next;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -748,7 +672,7 @@ void Engine::finish(std::size_t slot) {
     return;
   }
   source_.job_done(job->spec, !failed);
-  if (!terminations_.contains(job->pid)) guardian_.unwatch(job->pid);
+  sup_.release(job->pid);
   close_results(*job);
   if (!failed && cfg_.timeout_percent > 0) update_percent_timeout(job->end_mono - job->start_mono);
   record(*job);
@@ -896,16 +820,10 @@ void Engine::stop(Stop why) {
   }
   if (kill_running)
     for (auto& j : jobs_)
-      if (j && j->pid > 0 && !j->exited) terminate_group(j->pid);
+      if (j && j->pid > 0 && !j->exited) sup_.terminate(j->pid);
 }
 
-int Engine::exit_status() const {
-  if (stop_ == Stop::Signal || stop_ == Stop::InputError || stop_ == Stop::OutputError) return 255;
-  if (stop_ == Stop::Pipe) return 128 + SIGPIPE;
-  if (halt_status_ >= 0) return halt_status_;
-  if (counted_failures_ > 100) return 101;
-  return static_cast<int>(counted_failures_);
-}
+int Engine::exit_status() const { return run_exit_status(stop_, halt_status_, counted_failures_); }
 
 void Engine::open_results(Job& job) {
   // GNU parallel's layout: DIR/1/<value 1>/2/<value 2>/{stdout,stderr,seq}, "/" in a value
@@ -958,74 +876,50 @@ void Engine::close_results(Job& job) {
   job.results[1].reset();
 }
 
+void Engine::step() {
+  start_jobs();
+  // --round-robin: jobs waiting for a chunk take what new jobs did not (new jobs come first).
+  bool waiting = false;
+  for (std::size_t s = 1; s <= jobs_.size(); ++s) {
+    if (jobs_[s - 1] && jobs_[s - 1]->feed_waiting) on_feed(s);
+    if (jobs_[s - 1] && jobs_[s - 1]->feed_waiting) waiting = true;
+  }
+  if (waiting) start_jobs();  // watch the input for them
+}
+
+void Engine::on_ready(const platform::Ready& r) {
+  if (r.token == kTokenInput) {
+    if (input_watched_) {
+      sup_.loop().remove(input_fd_);
+      input_watched_ = false;
+    }
+    try {
+      source_.on_readable();
+    } catch (const InputError& e) {
+      input_error_ = e.what();
+      stop(Stop::InputError);
+    }
+  } else if (r.token >= kTokenFeedBase) {
+    on_feed(static_cast<std::size_t>(r.token - kTokenFeedBase));
+  } else if (r.token >= kTokenJobBase) {
+    std::uint64_t k = r.token - kTokenJobBase;
+    on_stream(static_cast<std::size_t>(k / 2), static_cast<int>(k % 2));
+  }
+}
+
 int Engine::run() {
   if (!cfg_.results_dir.empty() && !cfg_.dry_run) {
     if (auto ec = platform::make_dirs(cfg_.results_dir))
       throw InputError(cfg_.results_dir + ": cannot create the --results directory: " + ec.message());
   }
-  if (!cfg_.dry_run) {
-    // Before the first job: a guardian forked later would leave the jobs started before it
-    // unguarded, and poolrun killed in that window would orphan them.
-    // A launcher whose exits come from a server (forkserver) has the server's children as jobs.
-    if (auto ec = guardian_.start(launcher_.event_fd() < 0))
-      spdlog::info("no guardian process ({}): jobs may outlive poolrun if it is killed", ec.message());
-  }
-  signals_.emplace();
-  loop_.add(signals_->fd(), kTokenSignals);
-  if (launcher_.event_fd() >= 0) loop_.add(launcher_.event_fd(), kTokenLauncher);
+  sup_.start(!cfg_.dry_run);
   summary_.start = platform::wall_now();
   double t0 = platform::monotonic_now();
   start_mono_ = t0;
   // Drawn only on a terminal: never into pipes or files.
   progress_active_ = (cfg_.progress || cfg_.eta || cfg_.bar) && !cfg_.dry_run && platform::is_tty(2);
-  std::vector<platform::Ready> ready;
-  for (;;) {
-    start_jobs();
-    // --round-robin: jobs waiting for a chunk take what new jobs did not (new jobs come first).
-    bool waiting = false;
-    for (std::size_t s = 1; s <= jobs_.size(); ++s) {
-      if (jobs_[s - 1] && jobs_[s - 1]->feed_waiting) on_feed(s);
-      if (jobs_[s - 1] && jobs_[s - 1]->feed_waiting) waiting = true;
-    }
-    if (waiting) start_jobs();  // watch the input for them
-    if (running_ == 0 && retry_queue_.empty() && (stop_ != Stop::None || source_done_)) break;
-    ready.clear();
-    double now = platform::monotonic_now();
-    loop_.wait(ready, next_timeout(now));
-    for (const auto& r : ready) {
-      if (r.token == kTokenSignals) {
-        on_signals();
-      } else if (r.token == kTokenLauncher) {
-        on_exits();
-      } else if (r.token == kTokenInput) {
-        if (input_watched_) {
-          loop_.remove(input_fd_);
-          input_watched_ = false;
-        }
-        try {
-          source_.on_readable();
-        } catch (const InputError& e) {
-          input_error_ = e.what();
-          stop(Stop::InputError);
-        }
-      } else if (r.token >= kTokenFeedBase) {
-        on_feed(static_cast<std::size_t>(r.token - kTokenFeedBase));
-      } else if (r.token >= kTokenJobBase) {
-        std::uint64_t k = r.token - kTokenJobBase;
-        on_stream(static_cast<std::size_t>(k / 2), static_cast<int>(k % 2));
-      }
-    }
-    if (pending_child_) {
-      pending_child_ = false;
-      on_exits();
-    }
-    double after = platform::monotonic_now();
-    on_timers(after);
-    draw_progress(after);
-  }
+  sup_.run(*this);
   draw_progress(platform::monotonic_now(), true);
-  // Anything still being terminated (leftover descendants): no orphans outlive the run.
-  terminations_.kill_all();
   // -k: print what finished, in order, even after a stop (gaps are skipped).
   while (!finished_.empty()) {
     auto it = finished_.begin();
@@ -1038,15 +932,7 @@ int Engine::run() {
   summary_.wall_s = platform::monotonic_now() - t0;
   summary_.exit_status = exit_status();
   summary_.interrupted = stop_ != Stop::None && stop_ != Stop::Hangup;
-  switch (stop_) {
-    case Stop::None: break;
-    case Stop::Hangup: summary_.stop_reason = "SIGHUP"; break;
-    case Stop::Halt: summary_.stop_reason = "halt"; break;
-    case Stop::Signal: summary_.stop_reason = "signal"; break;
-    case Stop::Pipe: summary_.stop_reason = "stdout closed"; break;
-    case Stop::InputError: summary_.stop_reason = "input error"; break;
-    case Stop::OutputError: summary_.stop_reason = "output error"; break;
-  }
+  summary_.stop_reason = stop_reason_name(stop_);
   reports_.finish(summary_);
   return summary_.exit_status;
 }

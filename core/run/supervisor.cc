@@ -1,0 +1,183 @@
+#include "core/run/supervisor.h"
+
+#include <cerrno>
+#include <csignal>
+
+#include <spdlog/spdlog.h>
+
+#include "platform/fd.h"
+#include "platform/system.h"
+
+namespace poolrun::core {
+namespace {
+constexpr std::uint64_t kTokenSignals = 1;
+constexpr std::uint64_t kTokenLauncher = 2;
+}  // namespace
+
+const char* stop_reason_name(StopReason why) {
+  switch (why) {
+    case StopReason::None: return "";
+    case StopReason::Hangup: return "SIGHUP";
+    case StopReason::Halt: return "halt";
+    case StopReason::Signal: return "signal";
+    case StopReason::Pipe: return "stdout closed";
+    case StopReason::InputError: return "input error";
+    case StopReason::OutputError: return "output error";
+    case StopReason::Setup: return "worker start-up failed";
+  }
+  return "";
+}
+
+int run_exit_status(StopReason why, int halt_status, std::size_t failures) {
+  switch (why) {
+    case StopReason::Signal:
+    case StopReason::InputError:
+    case StopReason::OutputError:
+    case StopReason::Setup: return 255;
+    case StopReason::Pipe: return 128 + SIGPIPE;
+    default: break;
+  }
+  if (halt_status >= 0) return halt_status;
+  return failures > 100 ? 101 : static_cast<int>(failures);
+}
+
+int timeout_ms_until(double next_deadline, double now) {
+  if (next_deadline == 0) return -1;
+  double ms = (next_deadline - now) * 1000.0;
+  return ms <= 0 ? 0 : static_cast<int>(ms) + 1;
+}
+
+void Supervisor::start(bool guard) {
+  if (guard) {
+    // Before the first launch: a guardian forked later would leave the children started before it
+    // unguarded, and poolrun killed in that window would orphan them. A launcher whose exits come
+    // from a server (forkserver) has the server's children as poolrun's jobs.
+    if (auto ec = guardian_.start(launcher_.event_fd() < 0))
+      spdlog::info("no guardian process ({}): jobs may outlive poolrun if it is killed", ec.message());
+  }
+  signals_.emplace();
+  loop_.add(signals_->fd(), kTokenSignals);
+  if (launcher_.event_fd() >= 0) loop_.add(launcher_.event_fd(), kTokenLauncher);
+}
+
+LaunchResult Supervisor::launch(const LaunchRequest& req) {
+  guardian_.launching();  // should poolrun die before the launch returns
+  LaunchResult res = launcher_.launch(req);
+  for (int attempt = 0; !res.ok() && res.error == EAGAIN && attempt < 8; ++attempt) {
+    // Out of processes for a moment: back off and retry before failing the launch.
+    platform::sleep_ms(1 << attempt);
+    res = launcher_.launch(req);
+  }
+  if (res.ok()) {
+    live_.insert(res.pid);
+    guardian_.watch(res.pid);
+  }
+  guardian_.launched();
+  return res;
+}
+
+void Supervisor::terminate(int pgid, bool kill_now) {
+  if (pgid > 0) terminations_.start(pgid, kill_now);
+}
+
+void Supervisor::release(int pgid) {
+  if (!terminations_.contains(pgid)) guardian_.unwatch(pgid);
+}
+
+std::error_code Supervisor::write(int fd, std::string_view data) {
+  if (abandoned()) return {};
+  if (!signals_ || platform::is_regular_file(fd)) return platform::write_all(fd, data);
+  // A pipe whose reader does not read would block poolrun in write() with its signals blocked,
+  // deaf to SIGINT and SIGTERM. So wait for room together with the signals, and write at most
+  // PIPE_BUF bytes once there is room (never blocks). A second SIGINT/SIGTERM abandons output.
+  constexpr std::size_t kAtomic = 4096;
+  ++writing_;
+  struct Depth {
+    int& d;
+    ~Depth() { --d; }
+  } depth{writing_};
+  while (!data.empty()) {
+    if (platform::wait_writable_or_signal(fd, signals_->fd()) == 2) {
+      on_signals();
+      if (interrupts_ >= 2) {
+        abandoned_ = true;
+        return {};
+      }
+      continue;
+    }
+    long n = platform::write_some(fd, data.data(), std::min(data.size(), kAtomic));
+    if (n == -EAGAIN || n == -EINTR) continue;
+    if (n < 0) return {static_cast<int>(-n), std::system_category()};
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return {};
+}
+
+void Supervisor::on_signals() {
+  sigs_.clear();
+  signals_->drain(sigs_);
+  bool child = pending_child_;
+  for (int s : sigs_) {
+    if (s == SIGCHLD) {
+      child = true;
+    } else if (s == SIGHUP) {
+      if (policy_) policy_->on_hangup();
+    } else if (s == SIGINT || s == SIGTERM) {
+      ++interrupts_;
+      if (interrupts_ == 1) {
+        if (policy_) policy_->on_interrupt(s);
+      } else {
+        // A second signal: no more patience. Every group still running, and every group still
+        // being ended, gets SIGKILL now.
+        for (int pgid : live_) terminations_.start(pgid, true);
+        terminations_.kill_all();
+      }
+    }
+  }
+  if (child) {
+    // Reaping finishes work, which writes output: not from inside an output write.
+    pending_child_ = writing_ > 0;
+    if (!pending_child_) on_exits();
+  }
+}
+
+void Supervisor::on_exits() {
+  exits_.clear();
+  launcher_.collect(exits_);
+  for (const auto& e : exits_) {
+    // Not a child of ours (a reparented descendant, or one reported twice): nothing to tell.
+    if (live_.erase(e.pid) == 0) continue;
+    if (policy_) policy_->on_exit(e);
+  }
+}
+
+void Supervisor::run(Policy& policy) {
+  policy_ = &policy;
+  std::vector<platform::Ready> ready;
+  for (;;) {
+    policy.step();
+    if (policy.finished()) break;
+    ready.clear();
+    double now = platform::monotonic_now();
+    loop_.wait(ready, timeout_ms_until(earliest(policy.next_deadline(now), terminations_.next_due()), now));
+    for (const auto& r : ready) {
+      if (r.token == kTokenSignals) on_signals();
+      else if (r.token == kTokenLauncher) on_exits();
+      else if (r.token >= kFirstPolicyToken) policy.on_ready(r);
+    }
+    if (pending_child_) {
+      pending_child_ = false;
+      on_exits();
+    }
+    double after = platform::monotonic_now();
+    policy.on_timers(after);
+    terminations_.advance(after, [&](int pgid) {
+      if (!live_.count(pgid)) guardian_.unwatch(pgid);
+    });
+  }
+  // Anything still being ended (leftover descendants): no orphans outlive the run.
+  terminations_.kill_all();
+  policy_ = nullptr;
+}
+
+}  // namespace poolrun::core

@@ -1,0 +1,144 @@
+// The supervisor: the one run-time under every pool of poolrun. It owns the event loop, the signal
+// events, the guardian, the launcher, the reaping of children, the termination of process groups
+// (--termseq) and the signal-aware writer of poolrun's stdout. A pool is a scheduling policy on top
+// of it: the main job and batch start one process per job (core/run/engine.cc), --map keeps
+// persistent workers fed with chunks (core/map/map_pool.cc). The role ninja's SubprocessSet plays.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <system_error>
+#include <unordered_set>
+#include <vector>
+
+#include "core/run/config.h"
+#include "core/run/launcher.h"
+#include "core/run/termination.h"
+#include "platform/event_loop.h"
+#include "platform/guardian.h"
+
+namespace poolrun::core {
+
+/// Why a run stopped starting new work. Every failure after the first launch becomes one of these,
+/// and the pool then ends the run the one way: work ended with the termseq, children reaped, what
+/// was collected written, reports written.
+enum class StopReason {
+  None,         ///< not stopped
+  Hangup,       ///< SIGHUP: start nothing new, let running work finish (as GNU parallel)
+  Halt,         ///< --halt's condition was met
+  Signal,       ///< SIGINT or SIGTERM
+  Pipe,         ///< poolrun's stdout was closed by its reader (EPIPE)
+  InputError,   ///< an input could not be read
+  OutputError,  ///< poolrun's stdout or a report/results/spill file could not be written
+  Setup,        ///< --map: a worker or its --init could not be started
+};
+
+/// The name of a stop in the JSON reports' `stop_reason` field (docs/reports.md): "SIGHUP",
+/// "halt", "signal", "stdout closed", "input error", "output error", "worker start-up failed"; "" for None.
+const char* stop_reason_name(StopReason why);
+
+/// poolrun's exit status, as GNU parallel's: 255 after SIGINT/SIGTERM or an error that stopped
+/// the run; 141 (128 + SIGPIPE) when stdout's reader went away; else `halt_status` when --halt
+/// decided it (>= 0); else the number of failures, 101 for more than 100.
+int run_exit_status(StopReason why, int halt_status, std::size_t failures);
+
+/// The monotonic deadline nearest in the future among `deadlines` (0 = none) as an epoll timeout
+/// in milliseconds from `now` (seconds): -1 when there is none, else rounded up.
+int timeout_ms_until(double next_deadline, double now);
+
+/// The earlier of two monotonic deadlines, where 0 means "none".
+inline double earliest(double a, double b) { return a == 0 ? b : (b == 0 ? a : (a < b ? a : b)); }
+
+class Supervisor {
+ public:
+  /// The scheduling policy a pool gives the supervisor. Called only from Supervisor::run()'s thread.
+  class Policy {
+   public:
+    virtual ~Policy() = default;
+    /// Start what can start (jobs, chunks) before the loop waits. May launch through the supervisor.
+    virtual void step() = 0;
+    /// True when the run is over: nothing runs and nothing more will start.
+    virtual bool finished() const = 0;
+    /// An fd the policy added with a token >= kFirstPolicyToken is ready.
+    virtual void on_ready(const platform::Ready& r) = 0;
+    /// A child launched through launch() was reaped (once per child), with its status and rusage.
+    virtual void on_exit(const ExitStatus& e) = 0;
+    /// The first SIGINT or SIGTERM (`sig`): stop starting work and end what runs. A second one is
+    /// the supervisor's own: SIGKILL to every group it launched, output abandoned.
+    virtual void on_interrupt(int sig) = 0;
+    /// SIGHUP: start nothing new (as GNU parallel); running work finishes.
+    virtual void on_hangup() = 0;
+    /// Time passed (monotonic seconds `now`): timeouts, grace periods, progress.
+    virtual void on_timers(double now) = 0;
+    /// The policy's next monotonic deadline (seconds), or 0 for none.
+    virtual double next_deadline(double now) const = 0;
+  };
+
+  /// Tokens below this are the supervisor's own (signals, the launcher's exit reports).
+  static constexpr std::uint64_t kFirstPolicyToken = 16;
+
+  /// `launcher` and `termseq` must outlive the supervisor.
+  Supervisor(Launcher& launcher, const std::vector<TermStep>& termseq)
+      : launcher_(launcher), terminations_(termseq) {}
+
+  /// Blocks the handled signals (SIGCHLD, SIGINT, SIGTERM, SIGHUP) into a signalfd and, when
+  /// `guard` (jobs will run), starts the guardian first, so that no job starts unguarded. Throws
+  /// std::system_error when the signalfd or the epoll set cannot be made (before any launch). Call
+  /// once, before the first launch.
+  void start(bool guard);
+
+  /// Runs `policy` until it is finished(); then SIGKILLs any group whose termination sequence is
+  /// still running (nothing outlives the run). Never throws while a child is unreaped.
+  void run(Policy& policy);
+
+  /// The event loop, for the policy's own fds (tokens >= kFirstPolicyToken).
+  platform::EventLoop& loop() { return loop_; }
+
+  /// Starts one process through the launcher, guarded (the guardian ends its group if poolrun
+  /// dies). Retries a few times, briefly, when the system is out of processes (EAGAIN). Never
+  /// throws; a failure is returned as the launcher returned it.
+  LaunchResult launch(const LaunchRequest& req);
+
+  /// The launcher's start method name ("spawn", "fork", "forkserver").
+  const char* start_method() const { return launcher_.name(); }
+
+  /// Ends process group `pgid` with the termseq (`kill_now`: SIGKILL at once). Idempotent.
+  void terminate(int pgid, bool kill_now = false);
+
+  /// The policy is done with the child `pgid` (reaped, output taken): the guardian stops watching
+  /// its group unless a termination sequence still runs against it (then when that ends).
+  void release(int pgid);
+
+  /// Writes `data` to poolrun's stdout or stderr (`fd` 1 or 2), waiting for room together with
+  /// the signals, so a reader that stops reading does not make poolrun deaf to SIGINT/SIGTERM
+  /// (signals that arrive meanwhile are handled, the policy told). A second SIGINT/SIGTERM while
+  /// it waits abandons all further output: then it returns success without writing. Returns the write's error (EPIPE when
+  /// the reader went away). Children reaped meanwhile are reported after the write, never inside.
+  std::error_code write(int fd, std::string_view data);
+
+  /// SIGINT/SIGTERM received so far.
+  int interrupts() const { return interrupts_; }
+  /// True once a second SIGINT/SIGTERM came while output waited for its reader: the rest of the
+  /// output is dropped.
+  bool abandoned() const { return abandoned_; }
+
+ private:
+  void on_signals();
+  void on_exits();
+
+  Launcher& launcher_;
+  Terminations terminations_;
+  platform::EventLoop loop_;
+  std::optional<platform::SignalEvents> signals_;
+  platform::Guardian guardian_;
+  Policy* policy_ = nullptr;
+  std::unordered_set<int> live_;  // launched, not yet reaped (their groups, for a second signal)
+  std::vector<ExitStatus> exits_;
+  std::vector<int> sigs_;
+  int interrupts_ = 0;
+  bool abandoned_ = false;
+  int writing_ = 0;            // nesting depth of write(): no reaping inside it
+  bool pending_child_ = false; // SIGCHLD seen inside a write: reap after it
+};
+
+}  // namespace poolrun::core
