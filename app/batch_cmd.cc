@@ -14,7 +14,7 @@
 #include "core/units.h"
 #include "platform/fd.h"
 #include "platform/host.h"
-#include "platform/launchers.h"
+#include "platform/process/launchers.h"
 #include "platform/system.h"
 
 namespace poolrun::app {

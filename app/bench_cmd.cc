@@ -11,7 +11,7 @@
 #include "core/errors.h"
 #include "platform/bench_worker.h"
 #include "platform/fd.h"
-#include "platform/launchers.h"
+#include "platform/process/launchers.h"
 #include "platform/system.h"
 
 namespace poolrun::app {

@@ -10,7 +10,7 @@
 #include "core/errors.h"
 #include "core/input/split.h"
 #include "core/units.h"
-#include "platform/launchers.h"
+#include "platform/process/launchers.h"
 #include "platform/system.h"
 
 namespace poolrun::app {

@@ -22,7 +22,7 @@
 #include <cstdint>
 
 #include "core/bench/bench.h"
-#include "core/run/launcher.h"
+#include "platform/process/launcher.h"
 
 namespace poolrun::platform {
 

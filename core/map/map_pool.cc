@@ -18,7 +18,7 @@
 #include "core/map/map_chunks.h"
 #include "core/run/held_output.h"
 #include "platform/event_loop.h"
-#include "platform/guardian.h"
+#include "platform/process/guardian.h"
 #include "platform/map_io.h"
 #include "platform/spill.h"
 #include "platform/system.h"

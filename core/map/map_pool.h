@@ -5,7 +5,7 @@
 #include <string>
 
 #include "core/run/config.h"
-#include "core/run/launcher.h"
+#include "platform/process/launcher.h"
 
 namespace poolrun::core {
 

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "core/pipe/chunker.h"
-#include "core/run/launcher.h"
+#include "platform/process/launcher.h"
 
 namespace poolrun::core {
 

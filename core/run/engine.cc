@@ -26,7 +26,7 @@
 #include "core/report/report.h"
 #include "core/input/template.h"
 #include "platform/event_loop.h"
-#include "platform/guardian.h"
+#include "platform/process/guardian.h"
 #include "platform/spill.h"
 #include "platform/system.h"
 

@@ -1,4 +1,4 @@
-// The launcher contract (core/run/launcher.h), checked on real processes for every start method:
+// The launcher contract (platform/process/launcher.h), checked on real processes for every start method:
 // only fds 0..2 reach the child, default signal state, own process group, exec failures as errno,
 // exit statuses with rusage, many concurrent children, the forkserver's clean-up, fork safety.
 #include <dirent.h>
@@ -37,10 +37,10 @@
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/spdlog.h>
 
-#include "core/run/launcher.h"
+#include "platform/process/launcher.h"
 #include "platform/fd.h"
-#include "platform/launchers.h"
-#include "platform/start_methods.h"
+#include "platform/process/launchers.h"
+#include "platform/process/start_methods.h"
 #include "platform/system.h"
 
 extern char** environ;

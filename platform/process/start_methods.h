@@ -1,11 +1,11 @@
 // Factories for the "fork" and "forkserver" start methods. Prefer platform::make_launcher()
-// (platform/launchers.h), which dispatches on core::StartMethod; these exist for it and for tests.
+// (platform/process/launchers.h), which dispatches on core::StartMethod; these exist for it and for tests.
 // (Candidates to move into launchers.h, next to make_spawn_launcher.)
 #pragma once
 #include <memory>
 #include <system_error>
 
-#include "core/run/launcher.h"
+#include "platform/process/launcher.h"
 
 namespace poolrun::platform {
 

@@ -1,4 +1,4 @@
-#include "platform/child_exec.h"
+#include "platform/process/child_exec.h"
 
 #include <errno.h>
 #include <fcntl.h>

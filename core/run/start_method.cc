@@ -1,4 +1,4 @@
-#include "core/run/launcher.h"
+#include "platform/process/launcher.h"
 
 #include "core/errors.h"
 

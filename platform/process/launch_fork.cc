@@ -1,4 +1,4 @@
-// Start method "fork": fork() then execve, with the child path of platform/child_exec.h.
+// Start method "fork": fork() then execve, with the child path of platform/process/child_exec.h.
 //
 // Everything the child needs (argv/envp as char* arrays, the path, the cwd, the fd plan) is built
 // here in the parent before forking; the child only calls async-signal-safe functions, so the
@@ -13,9 +13,9 @@
 #include <vector>
 
 #include "platform/bench_worker.h"
-#include "platform/child_exec.h"
-#include "platform/start_methods.h"
-#include "platform/wait.h"
+#include "platform/process/child_exec.h"
+#include "platform/process/start_methods.h"
+#include "platform/process/wait.h"
 
 extern char** environ;
 

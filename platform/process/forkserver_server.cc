@@ -4,7 +4,7 @@
 // multiprocessing.forkserver; ours uses a socketpair, so no other process can reach the server by a
 // path.)
 //
-// How the server starts a job: the child path of platform/child_exec.h, entered through
+// How the server starts a job: the child path of platform/process/child_exec.h, entered through
 // clone(CLONE_VM | CLONE_VFORK) (vfork_exec) rather than fork. Even a small server pays for fork:
 // on our 2-CPU test VM fork+_exit of a tiny process costs ~600 us against ~90 us for vfork, which
 // made forkserver ~40% slower than posix_spawn for `true`; the target is 10%. vfork is safe
@@ -97,10 +97,10 @@
 #include <vector>
 
 #include "platform/bench_worker.h"
-#include "platform/child_exec.h"
+#include "platform/process/child_exec.h"
 #include "platform/fd.h"
-#include "platform/start_methods.h"
-#include "platform/wait.h"
+#include "platform/process/start_methods.h"
+#include "platform/process/wait.h"
 
 extern char** environ;
 

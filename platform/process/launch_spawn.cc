@@ -9,10 +9,10 @@
 #include <algorithm>
 
 #include "core/errors.h"
-#include "platform/launchers.h"
-#include "platform/start_methods.h"
+#include "platform/process/launchers.h"
+#include "platform/process/start_methods.h"
 #include "platform/bench_worker.h"
-#include "platform/wait.h"
+#include "platform/process/wait.h"
 
 extern char** environ;
 

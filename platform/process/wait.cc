@@ -1,4 +1,4 @@
-#include "platform/wait.h"
+#include "platform/process/wait.h"
 
 #include <errno.h>
 #include <sys/wait.h>

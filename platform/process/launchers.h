@@ -1,9 +1,9 @@
-// Factories for the start methods' launchers (see core/run/launcher.h for the contract).
+// Factories for the start methods' launchers (see platform/process/launcher.h for the contract).
 #pragma once
 #include <memory>
 #include <system_error>
 
-#include "core/run/launcher.h"
+#include "platform/process/launcher.h"
 
 namespace poolrun::platform {
 

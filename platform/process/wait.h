@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "core/run/launcher.h"
+#include "platform/process/launcher.h"
 
 namespace poolrun::platform {
 
