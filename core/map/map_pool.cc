@@ -40,6 +40,9 @@ constexpr double kStreamFlushS = 0.2;                 // waiting for input this 
 constexpr std::uint64_t kTokenSignals = 1;
 constexpr std::uint64_t kTokenInput = 2;
 constexpr std::uint64_t kTokenLauncher = 3;
+/// A worker's launch is retried this many times while the process limit is reached (1, 2, 4, ...
+/// ms apart), then the pool gives up.
+constexpr int kLaunchRetries = 8;
 constexpr std::uint64_t kTokenWorkerBase = 16;  // + (slot - 1) * 2 + {0: stdout, 1: stdin}
 
 enum class Stop { None, Signal, Pipe, InputError, Setup, OutputError };
@@ -417,16 +420,17 @@ void MapPool::start_worker(std::size_t slot) {
   req.stdout_fd = 2;
   guardian_.launching();
   LaunchResult res = launcher_.launch(req);
-  if (res.ok()) guardian_.watch(res.pid);
+  if (res.ok()) guardian_.watch(res.child.pid);
   guardian_.launched();
   if (!res.ok()) {
-    error_ = "--init: cannot start '" + cfg_.init + "': " + res.stage + ": " + platform::errno_message(res.error);
+    error_ = "--init: cannot start '" + cfg_.init + "': " + platform::stage_name(res.stage) + ": " +
+             res.error.message();
     workers_[slot - 1].reset();
     return stop(Stop::Setup);
   }
   ref.state = Worker::State::Init;
-  ref.init_pid = res.pid;
-  pid_slot_[res.pid] = slot;
+  ref.init_pid = res.child.pid;
+  pid_slot_[res.child.pid] = slot;
 }
 
 void MapPool::launch_worker(Worker& w) {
@@ -448,21 +452,23 @@ void MapPool::launch_worker(Worker& w) {
   req.stdout_fd = out.write.get();
   guardian_.launching();
   LaunchResult res = launcher_.launch(req);
-  for (int attempt = 0; !res.ok() && res.error == EAGAIN && attempt < 8; ++attempt) {
+  // Out of processes for a moment (the fork step's EAGAIN): back off and retry, for about a
+  // quarter of a second in all, before giving up on the pool (its workers are few and long-lived).
+  for (int attempt = 0; res.is_try_again() && attempt < kLaunchRetries; ++attempt) {
     platform::sleep_ms(1 << attempt);
     res = launcher_.launch(req);
   }
-  if (res.ok()) guardian_.watch(res.pid);
+  if (res.ok()) guardian_.watch(res.child.pid);
   guardian_.launched();
   if (!res.ok()) {
-    error_ = "cannot start worker '" + exe_ + "': " + res.stage + ": " + platform::errno_message(res.error);
+    error_ = "cannot start worker '" + exe_ + "': " + platform::stage_name(res.stage) + ": " + res.error.message();
     workers_[w.slot - 1].reset();
     return stop(Stop::Setup);
   }
   w.state = Worker::State::Running;
-  w.pid = res.pid;
+  w.pid = res.child.pid;
   w.started = w.last_activity = platform::monotonic_now();
-  pid_slot_[res.pid] = w.slot;
+  pid_slot_[res.child.pid] = w.slot;
   w.in = std::move(in.write);
   w.out = std::move(out.read);
   loop_.add(w.out.get(), kTokenWorkerBase + (w.slot - 1) * 2);

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "core/pipe/chunker.h"
-#include "platform/process/launcher.h"
+#include "core/run/start_method.h"
 
 namespace poolrun::core {
 

@@ -1,6 +1,9 @@
-#include "platform/process/launcher.h"
+#include "core/run/start_method.h"
+
+#include <system_error>
 
 #include "core/errors.h"
+#include "platform/process/launchers.h"
 
 namespace poolrun::core {
 
@@ -11,13 +14,13 @@ StartMethod parse_start_method(const std::string& s, const std::string& source) 
   throw UsageError(source + ": expected spawn, fork or forkserver, got '" + s + "'");
 }
 
-const char* start_method_name(StartMethod m) {
-  switch (m) {
-    case StartMethod::Spawn: return "spawn";
-    case StartMethod::Fork: return "fork";
-    case StartMethod::Forkserver: return "forkserver";
-  }
-  return "?";
+std::unique_ptr<Launcher> make_launcher(StartMethod method) {
+  std::error_code ec;
+  auto launcher = platform::make_launcher(method, ec);
+  if (!launcher)
+    throw SystemError(std::string("cannot start the ") + start_method_name(method) + " launcher: " +
+                      (ec ? ec.message() : "unknown error"));
+  return launcher;
 }
 
 }  // namespace poolrun::core

@@ -1,4 +1,4 @@
-// Start method "forkserver": a small single-threaded server process, forked once when the launcher
+// Start method "forkserver", the server side (the client: forkserver_client.cc): a small single-threaded server process, forked once when the launcher
 // is made (before poolrun has threads or a large heap), starts every job. A launch never copies
 // poolrun, and the server never shares poolrun's threads or locks. (The idea is CPython's
 // multiprocessing.forkserver; ours uses a socketpair, so no other process can reach the server by a
@@ -13,43 +13,13 @@
 // kServerUsesVfork = false gives it.
 //
 // ## Protocol
-// One SOCK_STREAM socketpair, both ends close-on-exec. Integers are native-endian (both sides are
-// the same binary).
-//
-// poolrun -> server, one launch request at a time (poolrun waits for the answer before the next):
-//   RequestHeader {magic, fd_flags, argc, envc, body_len}, then body_len bytes of body:
-//     path NUL, cwd NUL (empty: the server's cwd, which is poolrun's at start-up),
-//     argc strings each NUL-terminated (argv), envc strings each NUL-terminated (envp).
-//   The job's stdio fds travel as SCM_RIGHTS on the same sendmsg as the header's first bytes, in
-//   slot order; fd_flags bit t (t = 0..2) says slot t's fd is among them, bit 4+t says the child
-//   must have fd t closed. poolrun always sends either an fd or "closed" for each slot: "inherit"
-//   (-1 in LaunchRequest) is resolved on poolrun's side to poolrun's own fd t, so the job gets what
-//   it would get from spawn even though the server's own 0..2 are /dev/null. The environment is
-//   always sent in full (poolrun's current environ for "inherit"), for the same reason.
-//   The server receives with MSG_CMSG_CLOEXEC, so passed fds never leak into later jobs.
-//   Request kind "start a built-in worker" (`poolrun bench`'s process executor): fd_flags bit
-//   kWorker, path, cwd, argv and envp empty, slots 0 and 1 the worker's task and result pipes. The
-//   server then forks for real (the worker runs code in the server's image, a copy of poolrun made
-//   at start-up, so vfork cannot serve) and the child runs run_builtin_worker() on 0 and 1.
-//
-// server -> poolrun, fixed-size Report records (40 bytes) on the same socket:
-//   kLaunched {pid}                — the answer to a request: exec succeeded;
-//   kFailed   {stage, errno}       — the answer to a request: the child failed (and was reaped);
-//   kExited   {pid, wait status, utime_us, stime_us, maxrss_kib} — a launched job ended.
-//   A job's kExited always follows its kLaunched. Exit reports may arrive at any time, so poolrun
-//   queues those it reads while waiting for an answer.
+// platform/process/forkserver_protocol.h: the message layout, its encoding, and the pure request
+// parser the server uses (fuzzed by tests/fuzz/fuzz_forkserver.cc).
 //
 // End: when poolrun's end closes (normal destruction, a crash, or kill -9), the server reads EOF
 // (or EPIPE when writing), SIGKILLs the process group of every job still running, reaps them for
 // at most ~2 s, and exits. Nothing else stops it: it leads its own process group, so the terminal's
 // Ctrl-C goes to poolrun, which ends the jobs itself.
-//
-// ## Waking the engine
-// launch() must read everything before its answer, so it may take exit reports off the socket and
-// queue them; the socket is then no longer readable although reports wait. event_fd() is therefore
-// an epoll fd watching the socket and an eventfd that launch() signals when it queued reports:
-// readable exactly when collect() has something to do. When the server is gone, the socket (stuck
-// at EOF) leaves that set.
 //
 // ## Deadlock freedom
 // The server writes reports with blocking sends; poolrun never blocks on the socket without also
@@ -62,8 +32,7 @@
 //   handles them while poolrun lives.
 // - Between the server reaping a job and poolrun reading the report, poolrun may still signal the
 //   job's group (kill(-pgid)): a pid-reuse window that spawn and fork, which reap in poolrun, lack.
-// - If the server itself dies, jobs it started are reported as killed by SIGKILL (their real status
-//   is unknowable); they keep running, orphaned. Later launches fail with EPIPE, stage "forkserver".
+// - If the server itself dies, poolrun's side ends the jobs it started (forkserver_client.cc).
 // - An empty cwd means the server's cwd, i.e. poolrun's when the launcher was made.
 //
 // ## The server is allocation-free
@@ -71,14 +40,14 @@
 // spdlog, ...) could be held by threads that do not exist in the fork. So the server's code, like
 // the child path, uses only system calls: buffers come from mmap/mremap, nothing from malloc, no
 // C++ library calls that allocate, no logging, no exceptions, and it ends with _exit().
+#include "platform/process/forkserver_server.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -90,62 +59,18 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <memory>
-#include <string>
-#include <unordered_set>
-#include <utility>
-#include <vector>
 
-#include "platform/bench_worker.h"
+#include "platform/process/builtin.h"
 #include "platform/process/child_exec.h"
-#include "platform/fd.h"
-#include "platform/process/start_methods.h"
-#include "platform/process/wait.h"
+#include "platform/process/forkserver_protocol.h"
 
-extern char** environ;
-
-namespace poolrun::platform {
+namespace poolrun::platform::forkserver {
 namespace {
 
-// ---------------------------------------------------------------------------------------------
-// Wire format
-
-constexpr uint32_t kRequestMagic = 0x50524653;  // "PRFS"
-constexpr uint32_t kFdPassed = 1u;              // << slot
-constexpr uint32_t kFdClosed = 1u << 4;         // << slot
-constexpr uint32_t kWorker = 1u << 8;           // start poolrun's built-in worker, not a command
-/// Upper bound on one request's body: far above any argv + envp execve accepts, low enough that
-/// a corrupted length cannot make the server map absurd amounts of memory.
-constexpr uint64_t kMaxBody = uint64_t{1} << 30;
 /// See the file comment: how the server starts a job.
 constexpr bool kServerUsesVfork = true;
 /// The vfork child's stack (the child path needs a few KiB; sanitizers need more).
 constexpr size_t kChildStackSize = size_t{256} << 10;
-
-struct RequestHeader {
-  uint32_t magic;
-  uint32_t fd_flags;
-  uint32_t argc;
-  uint32_t envc;
-  uint64_t body_len;
-};
-static_assert(sizeof(RequestHeader) == 24);
-
-enum ReportKind : uint32_t { kLaunched = 1, kFailed = 2, kExited = 3 };
-
-struct Report {
-  uint32_t kind;
-  int32_t pid;
-  int32_t status;  ///< kExited: wait status; kFailed: errno
-  int32_t stage;   ///< kFailed: detail::ChildStage
-  int64_t utime_us;
-  int64_t stime_us;
-  int64_t maxrss_kib;
-};
-static_assert(sizeof(Report) == 40);
-
-// ---------------------------------------------------------------------------------------------
-// The server (runs in the forked process; system calls only, see the file comment)
 
 /// A growable buffer on mmap/mremap.
 struct MapBuf {
@@ -393,16 +318,9 @@ bool Server::reap(bool report) noexcept {
     if (pid < 0 && errno == EINTR) continue;
     if (pid <= 0) break;
     untrack(pid);
-    if (report && ok) {
-      Report r = {};
-      r.kind = kExited;
-      r.pid = pid;
-      r.status = status;
-      r.utime_us = int64_t{ru.ru_utime.tv_sec} * 1000000 + ru.ru_utime.tv_usec;
-      r.stime_us = int64_t{ru.ru_stime.tv_sec} * 1000000 + ru.ru_stime.tv_usec;
-      r.maxrss_kib = ru.ru_maxrss;
-      ok = queue(r);
-    }
+    if (report && ok)
+      ok = queue(exited_report(pid, status, int64_t{ru.ru_utime.tv_sec} * 1000000 + ru.ru_utime.tv_usec,
+                               int64_t{ru.ru_stime.tv_sec} * 1000000 + ru.ru_stime.tv_usec, ru.ru_maxrss));
   }
   return ok;
 }
@@ -416,89 +334,49 @@ bool Server::serve_request() noexcept {
   auto drop_fds = [&] {
     for (int i = 0; i < nfds; ++i) ::close(fds[i]);
   };
-  // A wrong magic or length means the stream is out of step: nothing more can be trusted.
-  if (h.magic != kRequestMagic || h.body_len > kMaxBody || body_got > h.body_len ||
-      !body_.reserve(h.body_len + 1)) {
+  // A bad header means the stream is out of step: nothing more can be trusted.
+  if (check_header(h, body_got) != ParseError::None || !body_.reserve(h.body_len + 1) ||
+      !read_full(body_.p + body_got, h.body_len - body_got) ||
+      !ptrs_.reserve(pointer_slots(h) * sizeof(char*))) {
     drop_fds();
     return false;
   }
-  if (!read_full(body_.p + body_got, h.body_len - body_got)) {
-    drop_fds();
-    return false;
-  }
-  body_.p[h.body_len] = '\0';
 
   Report r = {};
   r.kind = kFailed;
   r.pid = -1;
-  r.stage = detail::kStageNone;
+  r.stage = static_cast<int32_t>(LaunchStage::Forkserver);
 
-  // The stdio plan from the flags and the received fds (in slot order).
-  detail::ChildPlan plan;
-  // setup() put every disposition of the server back to SIG_DFL: its children inherit nothing to
-  // reset.
-  plan.reset_count = 0;
-  int next = 0;
-  bool fds_ok = true;
-  for (int t = 0; t < 3; ++t) {
-    if (h.fd_flags & (kFdPassed << t)) {
-      if (next < nfds)
-        plan.stdio[t] = fds[next++];
-      else
-        fds_ok = false;
-    } else if (h.fd_flags & (kFdClosed << t)) {
-      plan.stdio[t] = detail::kCloseFd;
-    }
-  }
-  if (next != nfds) fds_ok = false;
-
-  // Split the body into path, cwd, argv and envp; pointers into body_, arrays in ptrs_.
-  const size_t nptrs = size_t{h.argc} + 1 + size_t{h.envc} + 1;
-  bool body_ok = ptrs_.reserve(nptrs * sizeof(char*));
-  if (body_ok) {
-    char** arr = reinterpret_cast<char**>(ptrs_.p);
-    const size_t total = 2 + size_t{h.argc} + size_t{h.envc};
-    char* p = body_.p;
-    char* end = body_.p + h.body_len;
-    size_t i = 0;
-    for (; i < total && p < end; ++i) {
-      char* s = p;
-      char* nul = static_cast<char*>(memchr(p, '\0', static_cast<size_t>(end - p)));
-      if (nul == nullptr) break;
-      p = nul + 1;
-      if (i == 0) {
-        plan.path = s;
-      } else if (i == 1) {
-        plan.cwd = *s ? s : nullptr;
-      } else if (i < 2 + h.argc) {
-        arr[i - 2] = s;
-      } else {
-        arr[i - 2 + 1] = s;  // envp starts after argv's NULL
-      }
-    }
-    body_ok = i == total && p == end;
-    if (body_ok) {
-      arr[h.argc] = nullptr;
-      arr[h.argc + 1 + h.envc] = nullptr;
-      plan.argv = arr;
-      plan.envp = arr + h.argc + 1;
-    }
-  }
-
-  if (!fds_ok || !body_ok) {
-    r.status = fds_ok ? EBADMSG : EBADF;
+  ParsedRequest req;
+  const ParseError perr = parse_request(h, fds, nfds, body_.p, reinterpret_cast<char**>(ptrs_.p), req);
+  if (perr != ParseError::None) {
+    r.status = perr == ParseError::BadFds ? EBADF : EBADMSG;
   } else {
-    if (h.fd_flags & kWorker) plan.run_instead = &run_builtin_worker;
-    detail::ForkExecResult fr = child_stack_ && !plan.run_instead
-                                    ? detail::vfork_exec(plan, child_stack_, kChildStackSize)
-                                    : detail::fork_exec(plan);
-    if (fr.pid > 0) {
-      r.kind = kLaunched;
-      r.pid = fr.pid;
-      track(fr.pid);
+    detail::ChildPlan plan;
+    // setup() put every disposition of the server back to SIG_DFL: its children inherit nothing
+    // to reset.
+    plan.reset_count = 0;
+    for (int t = 0; t < 3; ++t) plan.stdio[t] = req.stdio[t] == kCloseSlot ? detail::kCloseFd : req.stdio[t];
+    plan.path = req.path;
+    plan.cwd = req.cwd;
+    plan.argv = req.argv;
+    plan.envp = req.envp;
+    if (req.builtin) plan.run_instead = find_builtin(req.path);
+    if (req.builtin && plan.run_instead == nullptr) {
+      r.status = ENOENT;
+      r.stage = static_cast<int32_t>(LaunchStage::Builtin);
     } else {
-      r.status = fr.error;
-      r.stage = fr.stage;
+      detail::ForkExecResult fr = child_stack_ && !plan.run_instead
+                                      ? detail::vfork_exec(plan, child_stack_, kChildStackSize)
+                                      : detail::fork_exec(plan);
+      if (fr.pid > 0) {
+        r.kind = kLaunched;
+        r.pid = fr.pid;
+        track(fr.pid);
+      } else {
+        r.status = fr.error;
+        r.stage = static_cast<int32_t>(fr.stage);
+      }
     }
   }
   drop_fds();  // the child has its copies
@@ -529,368 +407,8 @@ void Server::shutdown() noexcept {
   ::_exit(0);
 }
 
-// ---------------------------------------------------------------------------------------------
-// poolrun's side
-
-class ForkserverLauncher final : public core::Launcher {
- public:
-  ForkserverLauncher(pid_t server, UniqueFd sock, UniqueFd ready, UniqueFd wake)
-      : server_pid_(server), sock_(std::move(sock)), ready_(std::move(ready)), wake_(std::move(wake)) {}
-
-  ~ForkserverLauncher() override {
-    // Closing our end is the server's signal to end the remaining jobs and exit.
-    sock_.reset();
-    reap_server(true);
-  }
-
-  const char* name() const override { return "forkserver"; }
-  int event_fd() const override { return ready_.get(); }
-
-  core::LaunchResult launch(const core::LaunchRequest& req) override;
-  core::LaunchResult launch_builtin_worker(int task_fd, int result_fd) override;
-
-  void collect(std::vector<core::ExitStatus>& out) override {
-    read_available();
-    take_pending(out);
-  }
-
-  void collect_blocking(std::vector<core::ExitStatus>& out) override {
-    for (;;) {
-      read_available();
-      if (!pending_.empty() || running_.empty()) break;
-      struct pollfd pfd = {sock_.get(), POLLIN, 0};
-      ::poll(&pfd, 1, -1);
-    }
-    take_pending(out);
-  }
-
- private:
-  /// Reads every report available without blocking; parses complete ones.
-  void read_available() { read_reports(false); }
-  /// Reads and parses reports: what is there (`block` false), or at least one read's worth,
-  /// waiting for it (`block` true: only while an answer is due, which the server always sends).
-  void read_reports(bool block);
-  void on_report(const Report& r);
-  /// The server is gone: no more reports. Jobs it had started are reported as killed (their real
-  /// status is unknowable), so the engine still sees every child once.
-  void on_server_gone();
-  void take_pending(std::vector<core::ExitStatus>& out) {
-    out.insert(out.end(), pending_.begin(), pending_.end());
-    pending_.clear();
-    if (wake_set_) {
-      std::uint64_t n;
-      while (::read(wake_.get(), &n, sizeof n) < 0 && errno == EINTR) {
-      }
-      wake_set_ = false;
-    }
-  }
-  /// Makes event_fd() readable while reports wait in pending_ (see "Waking the engine").
-  void notify_pending() {
-    if (pending_.empty() || wake_set_) return;
-    const std::uint64_t one = 1;
-    while (::write(wake_.get(), &one, sizeof one) < 0 && errno == EINTR) {
-    }
-    wake_set_ = true;
-  }
-  void reap_server(bool block) {
-    if (server_pid_ <= 0) return;
-    int status;
-    pid_t r;
-    do {
-      r = ::waitpid(server_pid_, &status, block ? 0 : WNOHANG);
-    } while (r < 0 && errno == EINTR);
-    if (r != 0) server_pid_ = -1;  // reaped, or not our child any more (ECHILD)
-  }
-  /// Sends all of `buf`, the first bytes with `fds` attached; drains reports while the socket is
-  /// full. Returns 0 or an errno.
-  int send_request(const std::string& buf, const int* fds, int nfds);
-  /// Sends request_ with `fds` and waits for the answer (exit reports read meanwhile are queued).
-  core::LaunchResult exchange(const int* fds, int nfds);
-
-  pid_t server_pid_;
-  UniqueFd sock_;   ///< the channel to the server, non-blocking
-  UniqueFd ready_;  ///< epoll over sock_ and wake_: what event_fd() returns
-  UniqueFd wake_;   ///< eventfd, signalled while pending_ holds reports the socket no longer shows
-  bool wake_set_ = false;
-  bool dead_ = false;
-  std::string inbuf_;    ///< bytes of an incomplete report
-  std::string request_;  ///< reused request buffer
-  bool have_answer_ = false;
-  Report answer_ = {};
-  std::vector<core::ExitStatus> pending_;
-  std::unordered_set<int> running_;  ///< launched and not yet reported
-};
-
-void ForkserverLauncher::on_report(const Report& r) {
-  if (r.kind == kExited) {
-    struct rusage ru = {};
-    ru.ru_utime.tv_sec = r.utime_us / 1000000;
-    ru.ru_utime.tv_usec = r.utime_us % 1000000;
-    ru.ru_stime.tv_sec = r.stime_us / 1000000;
-    ru.ru_stime.tv_usec = r.stime_us % 1000000;
-    ru.ru_maxrss = r.maxrss_kib;
-    running_.erase(r.pid);
-    pending_.push_back(exit_status_from(r.pid, r.status, ru));
-  } else {
-    answer_ = r;
-    have_answer_ = true;
-  }
-}
-
-void ForkserverLauncher::read_reports(bool block) {
-  if (dead_) return;
-  char buf[16384];
-  for (;;) {
-    ssize_t n = ::recv(sock_.get(), buf, sizeof buf, block ? 0 : MSG_DONTWAIT);
-    block = false;
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
-      on_server_gone();
-      return;
-    }
-    if (n == 0) {
-      on_server_gone();
-      return;
-    }
-    inbuf_.append(buf, static_cast<size_t>(n));
-    size_t off = 0;
-    while (inbuf_.size() - off >= sizeof(Report)) {
-      Report r;
-      memcpy(&r, inbuf_.data() + off, sizeof r);
-      off += sizeof r;
-      on_report(r);
-    }
-    inbuf_.erase(0, off);
-    // A short read emptied the socket: stop without the extra recv() that would say EAGAIN.
-    // (Anything arriving later makes the socket, and event_fd(), readable again.)
-    if (static_cast<size_t>(n) < sizeof buf) return;
-  }
-}
-
-void ForkserverLauncher::on_server_gone() {
-  if (dead_) return;
-  dead_ = true;
-  for (int pid : running_) {
-    core::ExitStatus st;
-    st.pid = pid;
-    st.signal = SIGKILL;
-    pending_.push_back(st);
-  }
-  running_.clear();
-  // The socket now stays readable (EOF) forever: take it out of event_fd()'s set, so the engine is
-  // not woken again and again; the synthesized reports are signalled through the eventfd.
-  ::epoll_ctl(ready_.get(), EPOLL_CTL_DEL, sock_.get(), nullptr);
-  notify_pending();
-  reap_server(false);
-}
-
-int ForkserverLauncher::send_request(const std::string& buf, const int* fds, int nfds) {
-  size_t off = 0;
-  bool fds_sent = nfds == 0;
-  while (off < buf.size()) {
-    struct iovec iov = {const_cast<char*>(buf.data() + off), buf.size() - off};
-    struct msghdr msg = {};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    alignas(struct cmsghdr) char cbuf[CMSG_SPACE(sizeof(int) * 3)];
-    if (!fds_sent) {
-      msg.msg_control = cbuf;
-      msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-      struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
-      c->cmsg_level = SOL_SOCKET;
-      c->cmsg_type = SCM_RIGHTS;
-      c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-      memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
-    }
-    ssize_t n = ::sendmsg(sock_.get(), &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (n > 0) {
-      off += static_cast<size_t>(n);
-      fds_sent = true;  // ancillary data goes with the first byte sent
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      // The server is busy (perhaps blocked sending us reports): drain them, then retry.
-      struct pollfd pfd = {sock_.get(), POLLIN | POLLOUT, 0};
-      ::poll(&pfd, 1, -1);
-      if (pfd.revents & (POLLIN | POLLHUP | POLLERR)) {
-        read_available();
-        if (dead_) return EPIPE;
-      }
-      continue;
-    }
-    return n < 0 ? errno : EPIPE;
-  }
-  return 0;
-}
-
-core::LaunchResult ForkserverLauncher::launch(const core::LaunchRequest& req) {
-  core::LaunchResult res;
-  res.stage = "forkserver";
-  if (dead_) {
-    res.error = EPIPE;
-    return res;
-  }
-
-  // The stdio plan: the job's fds, or for "inherit" poolrun's own fd t (or "closed" if poolrun has
-  // none there), so the job gets what spawn would give it.
-  RequestHeader h = {};
-  h.magic = kRequestMagic;
-  int fds[3];
-  int nfds = 0;
-  const int src[3] = {req.stdin_fd, req.stdout_fd, req.stderr_fd};
-  for (int t = 0; t < 3; ++t) {
-    int fd = src[t] >= 0 ? src[t] : (::fcntl(t, F_GETFD) >= 0 ? t : -1);
-    if (fd >= 0) {
-      fds[nfds++] = fd;
-      h.fd_flags |= kFdPassed << t;
-    } else {
-      h.fd_flags |= kFdClosed << t;
-    }
-  }
-
-  size_t body = req.path.size() + 1 + req.cwd.size() + 1;
-  for (const auto& a : req.argv) body += a.size() + 1;
-  if (req.env) {
-    for (const auto& e : *req.env) body += e.size() + 1;
-    h.envc = static_cast<uint32_t>(req.env->size());
-  } else {
-    // poolrun's environment as it is now; its strings are copied straight from environ below.
-    for (char** e = environ; e && *e; ++e) {
-      body += strlen(*e) + 1;
-      ++h.envc;
-    }
-  }
-  h.argc = static_cast<uint32_t>(req.argv.size());
-  h.body_len = body;
-  if (body > kMaxBody) {
-    res.stage = "exec";
-    res.error = E2BIG;
-    return res;
-  }
-
-  request_.clear();
-  request_.reserve(sizeof h + body);
-  request_.append(reinterpret_cast<const char*>(&h), sizeof h);
-  auto put = [this](const char* s, size_t n) { request_.append(s, n).push_back('\0'); };
-  put(req.path.data(), req.path.size());
-  put(req.cwd.data(), req.cwd.size());
-  for (const auto& a : req.argv) put(a.data(), a.size());
-  if (req.env) {
-    for (const auto& e : *req.env) put(e.data(), e.size());
-  } else {
-    for (char** e = environ; e && *e; ++e) put(*e, strlen(*e));
-  }
-
-  return exchange(fds, nfds);
-}
-
-core::LaunchResult ForkserverLauncher::launch_builtin_worker(int task_fd, int result_fd) {
-  core::LaunchResult res;
-  res.stage = "forkserver";
-  if (dead_) {
-    res.error = EPIPE;
-    return res;
-  }
-  RequestHeader h = {};
-  h.magic = kRequestMagic;
-  h.fd_flags = kWorker | (kFdPassed << 0) | (kFdPassed << 1);
-  int fds[3] = {task_fd, result_fd, -1};
-  int nfds = 2;
-  if (::fcntl(2, F_GETFD) >= 0) {
-    fds[nfds++] = 2;
-    h.fd_flags |= kFdPassed << 2;
-  } else {
-    h.fd_flags |= kFdClosed << 2;
-  }
-  h.body_len = 2;  // empty path, empty cwd
-  request_.assign(reinterpret_cast<const char*>(&h), sizeof h);
-  request_.append(2, '\0');
-  return exchange(fds, nfds);
-}
-
-core::LaunchResult ForkserverLauncher::exchange(const int* fds, int nfds) {
-  core::LaunchResult res;
-  res.stage = "forkserver";
-  have_answer_ = false;
-  // Exit reports read while sending or waiting are queued; make sure the engine hears of them.
-  struct Notify {
-    ForkserverLauncher* self;
-    ~Notify() { self->notify_pending(); }
-  } notify{this};
-  if (int err = send_request(request_, fds, nfds)) {
-    on_server_gone();
-    res.error = err;
-    return res;
-  }
-  // Wait for the answer in recv() itself (the socket is blocking; every other read and send passes
-  // MSG_DONTWAIT); exit reports read meanwhile are queued for collect().
-  while (!have_answer_) {
-    if (dead_) {
-      res.error = EPIPE;
-      return res;
-    }
-    read_reports(true);
-  }
-  have_answer_ = false;
-  if (answer_.kind == kLaunched) {
-    res.pid = answer_.pid;
-    res.stage.clear();
-    running_.insert(answer_.pid);
-  } else {
-    res.error = answer_.status;
-    res.stage = answer_.stage == detail::kStageNone ? "forkserver" : detail::stage_name(answer_.stage);
-  }
-  return res;
-}
-
 }  // namespace
 
-std::unique_ptr<core::Launcher> make_forkserver_launcher(std::error_code& ec) {
-  int sv[2];
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
-    ec = {errno, std::system_category()};
-    return nullptr;
-  }
-  // Block every signal across fork so none of the caller's handlers runs in the server before
-  // setup() resets them.
-  sigset_t all, old;
-  sigfillset(&all);
-  ::pthread_sigmask(SIG_SETMASK, &all, &old);
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::close(sv[0]);
-    Server(sv[1]).run();
-  }
-  int fork_errno = errno;
-  ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
-  ::close(sv[1]);
-  if (pid < 0) {
-    ::close(sv[0]);
-    ec = {fork_errno, std::system_category()};
-    return nullptr;
-  }
-  UniqueFd sock(sv[0]);
-  UniqueFd ready(::epoll_create1(EPOLL_CLOEXEC));
-  UniqueFd wake(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-  auto add = [&](int fd) {
-    struct epoll_event ev = {};
-    ev.events = EPOLLIN;
-    ev.data.fd = fd;
-    return ::epoll_ctl(ready.get(), EPOLL_CTL_ADD, fd, &ev) == 0;
-  };
-  // The socket stays blocking, but poolrun blocks on it only in recv() while an answer is due;
-  // every other recv and send is MSG_DONTWAIT.
-  if (!ready || !wake || !add(sock.get()) || !add(wake.get())) ec = {errno, std::system_category()};
-  if (ec) {
-    sock.reset();  // EOF: the server exits
-    int status;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    return nullptr;
-  }
-  return std::make_unique<ForkserverLauncher>(pid, std::move(sock), std::move(ready), std::move(wake));
-}
+void run_server(int sock) noexcept { Server(sock).run(); }
 
-}  // namespace poolrun::platform
+}  // namespace poolrun::platform::forkserver
