@@ -14,7 +14,7 @@
 #include "core/units.h"
 #include "platform/fd.h"
 #include "platform/host.h"
-#include "platform/launchers.h"
+#include "core/run/start_method.h"
 #include "platform/system.h"
 
 namespace poolrun::app {
@@ -199,11 +199,7 @@ int run_batch(const BatchOptions& o, const std::vector<std::string>& argv) {
   source.prepare_capture_dir();
   if (spec.jobs.empty()) spdlog::warn("{}: no jobs", spec.source);
 
-  std::error_code ec;
-  auto launcher = platform::make_launcher(cfg.start_method, ec);
-  if (!launcher)
-    throw poolrun::SystemError(std::string("cannot start the ") + core::start_method_name(cfg.start_method) +
-                               " launcher: " + ec.message());
+  auto launcher = core::make_launcher(cfg.start_method);
   double start = platform::wall_now();
   double t0 = platform::monotonic_now();
   int status = core::run_jobs(cfg, source, *launcher);

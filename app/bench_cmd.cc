@@ -11,7 +11,7 @@
 #include "core/errors.h"
 #include "platform/bench_worker.h"
 #include "platform/fd.h"
-#include "platform/launchers.h"
+#include "core/run/start_method.h"
 #include "platform/system.h"
 
 namespace poolrun::app {
@@ -139,12 +139,8 @@ int run_bench(const BenchOptions& o, const std::vector<std::string>& argv) {
 
   // The launcher first, while poolrun has no thread (forkserver forks its server here).
   std::unique_ptr<core::Launcher> launcher;
-  if (is_command || std::find(executors.begin(), executors.end(), "process") != executors.end()) {
-    std::error_code ec;
-    launcher = platform::make_launcher(sm, ec);
-    if (!launcher)
-      throw SystemError(std::string("cannot start the ") + core::start_method_name(sm) + " launcher: " + ec.message());
-  }
+  if (is_command || std::find(executors.begin(), executors.end(), "process") != executors.end())
+    launcher = core::make_launcher(sm);
 
   bool any_failure = false;
   for (const auto& exe : executors) {

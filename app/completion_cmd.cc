@@ -5,7 +5,7 @@
 
 #include "app/batch_cmd.h"
 #include "core/errors.h"
-#include "core/run/launcher.h"
+#include "core/run/start_method.h"
 
 namespace poolrun::app {
 

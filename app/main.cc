@@ -18,6 +18,7 @@
 #include "app/run_cmd.h"
 #include "core/errors.h"
 #include "platform/bench_worker.h"
+#include "platform/process/builtin.h"
 #include "platform/system.h"
 
 namespace {
@@ -124,8 +125,9 @@ int parse_main_options(const std::vector<std::string>& args, poolrun::app::RunOp
 
 int main(int argc, char** argv) {
   poolrun::platform::ensure_stdio_open();
-  // The hidden worker mode of `poolrun bench` (spawn start method): before anything else.
-  if (argc == 2 && std::string(argv[1]) == poolrun::platform::kBuiltinWorkerArg) poolrun::platform::run_builtin_worker();
+  // Built-in entry points first: the spawn start method execs poolrun to run one.
+  poolrun::platform::register_builtin(poolrun::platform::kBenchWorkerEntry, &poolrun::platform::run_builtin_worker);
+  poolrun::platform::run_builtin_if_asked(argc, argv);
   std::vector<std::string> args(argv, argv + argc);
   if (args.size() >= 2 && args[1] == "batch") return batch_main(args);
   if (args.size() >= 2 && args[1] == "report") return poolrun::app::report_main(args);

@@ -10,7 +10,7 @@
 #include "core/errors.h"
 #include "core/input/split.h"
 #include "core/units.h"
-#include "platform/launchers.h"
+#include "core/run/start_method.h"
 #include "platform/system.h"
 
 namespace poolrun::app {
@@ -306,11 +306,7 @@ int run_main(const RunOptions& o, const std::vector<std::string>& argv) {
   const char* method = std::getenv("POOLRUN_START_METHOD");
   core::RunConfig cfg = make_run_config(o, argv, shell ? shell : "", method ? method : "");
   core::MapConfig map_cfg = make_map_config(o.map, o.map.map ? cfg : core::RunConfig{});
-  std::error_code ec;
-  auto launcher = platform::make_launcher(cfg.start_method, ec);
-  if (!launcher)
-    throw poolrun::SystemError(std::string("cannot start the ") + core::start_method_name(cfg.start_method) +
-                            " launcher: " + ec.message());
+  auto launcher = core::make_launcher(cfg.start_method);
   if (o.map.map) return core::run_map(map_cfg, *launcher);
   return core::run_main_job(cfg, *launcher);
 }

@@ -303,7 +303,7 @@ struct PoolWorker {
 
 class ProcessPool {
  public:
-  ProcessPool(const PoolOptions& o, core::Launcher& l) : o_(o), launcher_(l), cfg_(make_config(o.task, o.gil)) {
+  ProcessPool(const PoolOptions& o, Launcher& l) : o_(o), launcher_(l), cfg_(make_config(o.task, o.gil)) {
     chunksize_ = o.sync ? 1 : std::max<std::size_t>(1, o.chunksize);
   }
 
@@ -319,7 +319,7 @@ class ProcessPool {
   std::size_t depth() const;
 
   const PoolOptions& o_;
-  core::Launcher& launcher_;
+  Launcher& launcher_;
   WorkerConfig cfg_;
   std::size_t chunksize_;
   std::vector<PoolWorker> workers_;
@@ -329,7 +329,7 @@ class ProcessPool {
   std::size_t inflight_total_ = 0;
   double chunk_ns_ = -1;  ///< running estimate of a chunk's time in a worker
   core::BenchRun res_;
-  std::map<int, core::ExitStatus> exited_;
+  std::map<int, ExitStatus> exited_;
   std::size_t started_ = 0;
   int last_error_ = 0;
   std::string last_stage_;
@@ -339,14 +339,14 @@ bool ProcessPool::start_worker(PoolWorker& w) {
   Pipe task, result;
   if (auto ec = make_pipe(task)) return last_error_ = ec.value(), false;
   if (auto ec = make_pipe(result)) return last_error_ = ec.value(), false;
-  core::LaunchResult lr = launcher_.launch_builtin_worker(task.read.get(), result.write.get());
+  LaunchResult lr = launcher_.launch_builtin(kBenchWorkerEntry, task.read.get(), result.write.get());
   if (!lr.ok()) {
-    last_error_ = lr.error;
-    last_stage_ = lr.stage;
+    last_error_ = lr.error.value();
+    last_stage_ = stage_name(lr.stage);
     return false;
   }
   ++started_;
-  w.pid = lr.pid;
+  w.pid = lr.child.pid;
   w.task_w = std::move(task.write);
   w.result_r = std::move(result.read);
   set_nonblocking(w.task_w.get(), true);
@@ -461,7 +461,7 @@ bool ProcessPool::read_results(PoolWorker& w) {
 }
 
 void ProcessPool::collect(bool block) {
-  std::vector<core::ExitStatus> st;
+  std::vector<ExitStatus> st;
   if (block) launcher_.collect_blocking(st);
   else launcher_.collect(st);
   for (auto& s : st) {
@@ -606,7 +606,7 @@ void finish(core::BenchRun& r, const CpuMark& a) {
 
 }  // namespace
 
-core::BenchRun run_process_pool(const PoolOptions& o, core::Launcher& launcher) {
+core::BenchRun run_process_pool(const PoolOptions& o, Launcher& launcher) {
   ProcessPool pool(o, launcher);
   return pool.run();
 }

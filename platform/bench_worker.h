@@ -22,13 +22,13 @@
 #include <cstdint>
 
 #include "core/bench/bench.h"
-#include "core/run/launcher.h"
+#include "platform/process/launcher.h"
 
 namespace poolrun::platform {
 
-/// The hidden argv[1] that makes poolrun a built-in worker (the spawn start method execs poolrun
-/// with it). Not an option: --help and the completions never show it.
-inline constexpr const char* kBuiltinWorkerArg = "--poolrun-builtin-worker";
+/// The worker loop's name as a built-in entry point (platform/process/builtin.h): main() registers
+/// run_builtin_worker() under it, and the process pool starts workers with launch_builtin().
+inline constexpr const char* kBenchWorkerEntry = "bench-worker";
 
 /// The worker loop: reads a WorkerConfig and chunks from fd 0, writes results to fd 1, _exits 0 at
 /// EOF (1 on a protocol error). Allocation-free and lock-free (but for the emulated GIL, a mutex of
@@ -50,7 +50,7 @@ struct PoolOptions {
 /// one's reaping; CPU time is the workers' rusage as collect() reports it; run-queue wait is the
 /// sum the workers report from /proc/thread-self/schedstat (unknown when a worker was lost). Throws SystemError when
 /// no worker can be started at all (after reaping those that were).
-core::BenchRun run_process_pool(const PoolOptions& o, core::Launcher& launcher);
+core::BenchRun run_process_pool(const PoolOptions& o, Launcher& launcher);
 
 /// Runs every task on `o.workers` std::threads taking chunks from a shared counter. CPU time from
 /// getrusage(RUSAGE_SELF) around the run.

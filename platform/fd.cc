@@ -150,6 +150,10 @@ std::size_t terminal_width(int fd) {
 
 std::string errno_message(int err) { return std::system_category().message(err); }
 
+bool is_out_of_fds(std::error_code ec) {
+  return ec == std::errc::too_many_files_open || ec == std::errc::too_many_files_open_in_system;
+}
+
 std::size_t raise_fd_limit() {
   struct rlimit rl;
   if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return 1024;

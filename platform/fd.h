@@ -104,6 +104,10 @@ std::size_t terminal_width(int fd);
 /// Human-readable message for an errno value (thread-safe).
 std::string errno_message(int err);
 
+/// True when `ec` says the process or the system has no file descriptor left (EMFILE, ENFILE):
+/// a failure that a job ending may cure, unlike ENOMEM.
+bool is_out_of_fds(std::error_code ec);
+
 /// Raises the soft RLIMIT_NOFILE to the hard limit. Returns the soft limit now in force.
 std::size_t raise_fd_limit();
 

@@ -19,7 +19,6 @@
 #include "core/map/map_chunks.h"
 #include "core/run/held_output.h"
 #include "platform/event_loop.h"
-#include "platform/guardian.h"
 #include "platform/map_io.h"
 #include "platform/spill.h"
 #include "platform/system.h"
@@ -39,6 +38,9 @@ constexpr double kStarveS = 0.01;                     // no output for this long
 constexpr std::size_t kDepthGrowth = 4;               // starved: depth *= this
 constexpr double kStreamFlushS = 0.2;                 // waiting for input this long: flush
 constexpr std::uint64_t kTokenInput = Supervisor::kFirstPolicyToken;
+/// A worker's launch is retried this many times while the process limit is reached (1, 2, 4, ...
+/// ms apart), then the pool gives up.
+constexpr int kLaunchRetries = 8;
 constexpr std::uint64_t kTokenWorkerBase = Supervisor::kFirstPolicyToken + 1;  // + (slot - 1) * 2 + {0: stdout, 1: stdin}
 
 using Stop = StopReason;
@@ -412,13 +414,14 @@ void MapPool::start_worker(std::size_t slot) {
   req.stdout_fd = 2;
   LaunchResult res = sup_.launch(req);
   if (!res.ok()) {
-    error_ = "--init: cannot start '" + cfg_.init + "': " + res.stage + ": " + platform::errno_message(res.error);
+    error_ = "--init: cannot start '" + cfg_.init + "': " + platform::stage_name(res.stage) + ": " +
+             res.error.message();
     workers_[slot - 1].reset();
     return stop(Stop::Setup);
   }
   ref.state = Worker::State::Init;
-  ref.init_pid = res.pid;
-  pid_slot_[res.pid] = slot;
+  ref.init_pid = res.child.pid;
+  pid_slot_[res.child.pid] = slot;
 }
 
 void MapPool::launch_worker(Worker& w) {
@@ -439,15 +442,21 @@ void MapPool::launch_worker(Worker& w) {
   req.stdin_fd = in.read.get();
   req.stdout_fd = out.write.get();
   LaunchResult res = sup_.launch(req);
+  // Out of processes for a moment (the fork step's EAGAIN): back off and retry, for about a
+  // quarter of a second in all, before giving up on the pool (its workers are few and long-lived).
+  for (int attempt = 0; res.is_try_again() && attempt < kLaunchRetries; ++attempt) {
+    platform::sleep_ms(1 << attempt);
+    res = sup_.launch(req);
+  }
   if (!res.ok()) {
-    error_ = "cannot start worker '" + exe_ + "': " + res.stage + ": " + platform::errno_message(res.error);
+    error_ = "cannot start worker '" + exe_ + "': " + platform::stage_name(res.stage) + ": " + res.error.message();
     workers_[w.slot - 1].reset();
     return stop(Stop::Setup);
   }
   w.state = Worker::State::Running;
-  w.pid = res.pid;
+  w.pid = res.child.pid;
   w.started = w.last_activity = platform::monotonic_now();
-  pid_slot_[res.pid] = w.slot;
+  pid_slot_[res.child.pid] = w.slot;
   w.in = std::move(in.write);
   w.out = std::move(out.read);
   sup_.loop().add(w.out.get(), kTokenWorkerBase + (w.slot - 1) * 2);

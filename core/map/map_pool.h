@@ -5,7 +5,7 @@
 #include <string>
 
 #include "core/run/config.h"
-#include "core/run/launcher.h"
+#include "core/run/start_method.h"
 
 namespace poolrun::core {
 

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "core/pipe/chunker.h"
-#include "core/run/launcher.h"
+#include "core/run/start_method.h"
 
 namespace poolrun::core {
 

@@ -27,7 +27,6 @@
 #include "core/report/report.h"
 #include "core/input/template.h"
 #include "platform/event_loop.h"
-#include "platform/guardian.h"
 #include "platform/spill.h"
 #include "platform/system.h"
 
@@ -48,6 +47,14 @@ constexpr std::uint64_t kTokenFeedBase = 1ull << 48;  // job stdin feeds: kToken
 
 /// Why the run stopped starting new jobs.
 using Stop = StopReason;
+
+/// When no job of ours runs and none can start for want of processes (EAGAIN) or file
+/// descriptors, the launch is retried after a growing delay (seconds) and the run gives up after
+/// kLaunchGiveUp seconds of that. With jobs running, a launch instead waits for one of them to end
+/// (GNU parallel: "No more processes: Decreasing number of running jobs").
+constexpr double kLaunchRetryFirst = 0.01;
+constexpr double kLaunchRetryMax = 0.5;
+constexpr double kLaunchGiveUp = 5.0;
 
 /// A running (or finished, waiting to be printed) job.
 struct Job {
@@ -71,6 +78,7 @@ struct Job {
   double deadline = 0;        // monotonic; 0 = none
   double grace_deadline = 0;  // monotonic; 0 = none
   std::string spawn_error;
+  bool deferred = false;  // its launch was put off (out of processes or fds): not an attempt
   JobRecord record;  // filled when the job ends
   bool pipes_open() const { return pipes[0].valid() || pipes[1].valid(); }
 };
@@ -116,6 +124,9 @@ class Engine final : Supervisor::Policy {
   // Input and starting.
   void start_jobs();
   void launch(std::unique_ptr<Job> job);
+  bool launch_deferred(std::size_t slot, bool out_of_fds, std::string why);
+  bool may_launch(double now) const;
+  void on_launcher_gone(const std::string& why) override;
   // Events (Supervisor::Policy).
   void step() override;
   bool finished() const override {
@@ -192,6 +203,13 @@ class Engine final : Supervisor::Policy {
   bool stdout_at_line_start_ = true;  // the last byte poolrun wrote to stdout was a newline
   int halt_status_ = -1;
   std::string input_error_;
+  std::string launch_error_;        // no job could be started (Stop::LaunchError)
+  bool launch_blocked_ = false;     // a launch was put off: see may_launch()
+  std::size_t blocked_running_ = 0; // running_ when it was
+  double launch_retry_at_ = 0;      // with none running: monotonic time of the next try
+  double launch_retry_delay_ = 0;
+  double launch_stuck_since_ = 0;   // with none running: when launches began to fail
+  bool launch_warned_ = false;
   std::string output_error_;  // writing poolrun's stdout failed (not EPIPE)
   RunSummary summary_;
   std::size_t counted_failures_ = 0;  // failures that count in the exit status
@@ -207,6 +225,7 @@ void Engine::start_jobs() {
   bool pending = false;
   while (stop_ == Stop::None && (cfg_.dry_run || !free_slots_.empty())) {
     if (cfg_.keep_order && !cfg_.dry_run && next_seq_ >= next_print_ + keep_window_) break;
+    if (launch_blocked_ && !may_launch(platform::monotonic_now())) break;
     std::unique_ptr<Job> job;
     if (!retry_queue_.empty()) {
       job = std::move(retry_queue_.front());
@@ -294,12 +313,15 @@ void Engine::launch(std::unique_ptr<Job> job) {
   const std::size_t slot = job->spec.input.slot;
   Job& j = *job;
   jobs_[slot - 1] = std::move(job);
-  ++j.attempt;  // attempts made, this one included
+  const bool resumed = j.deferred;  // its earlier launch was put off: prepared, not an attempt
+  j.deferred = false;
+  if (!resumed) ++j.attempt;  // attempts made, this one included
   j.status = ExitStatus{};
   j.timed_out = false;
   j.spawn_error.clear();
   j.exited = false;
-  if (j.attempt == 1) source_.prepare(j.spec);
+  if (j.attempt == 1 && !resumed) source_.prepare(j.spec);
+  bool out_of_fds = false;  // EMFILE/ENFILE making a pipe: wait for fds like for processes
   LaunchRequest req;
   req.path = j.spec.path;
   req.argv = j.spec.argv;
@@ -308,16 +330,22 @@ void Engine::launch(std::unique_ptr<Job> job) {
   req.stdin_fd = dev_null_ ? dev_null_.get() : -1;
   platform::Pipe in;
   if (j.spec.stdin_feed && j.spawn_error.empty()) {
-    if (auto ec = platform::make_pipe(in, false)) j.spawn_error = "cannot create a pipe: " + ec.message();
-    else req.stdin_fd = in.read.get();
+    if (auto ec = platform::make_pipe(in, false)) {
+      j.spawn_error = "cannot create a pipe: " + ec.message();
+      out_of_fds = platform::is_out_of_fds(ec);
+    } else {
+      req.stdin_fd = in.read.get();
+    }
   }
   if (!cfg_.results_dir.empty()) open_results(j);
   platform::Pipe p[2];
   if (cfg_.output != OutputMode::Ungroup) {
     for (int s = 0; s < 2; ++s) {
       if (auto ec = platform::make_pipe(p[s])) {
-        // Out of fds or memory: fail this job clearly rather than the run.
+        // Out of fds: wait for a running job to give some back (or end the run if none runs).
+        // Out of memory: fail this job clearly rather than the run.
         j.spawn_error = "cannot create a pipe: " + ec.message();
+        out_of_fds = platform::is_out_of_fds(ec);
         break;
       }
     }
@@ -327,26 +355,43 @@ void Engine::launch(std::unique_ptr<Job> job) {
   j.start_mono = platform::monotonic_now();
   j.start_wall = platform::wall_now();
   ++running_;
+  if (out_of_fds && launch_deferred(slot, true, j.spawn_error)) return;
   if (j.spawn_error.empty()) {
     LaunchResult res = sup_.launch(req);
-    if (!res.ok() && res.error == ENOEXEC && !shell_path_.empty() && req.path != shell_path_) {
+    if (!res.ok() && res.error == std::errc::executable_format_error && !shell_path_.empty() &&
+        req.path != shell_path_) {
       // A script without "#!": run it through the shell, as execvp does.
       req.path = shell_path_;
       req.argv = {cfg_.shell, "-c", j.spec.command};
       res = sup_.launch(req);
     }
     if (res.ok()) {
-      j.pid = res.pid;
-      pid_slot_[res.pid] = slot;
-    }
-    if (!res.ok()) {
+      j.pid = res.child.pid;
+      pid_slot_[res.child.pid] = slot;
+      launch_blocked_ = false;
+      launch_stuck_since_ = 0;
+      launch_retry_delay_ = 0;
+    } else {
+      const std::string why = std::string(platform::stage_name(res.stage)) + ": " + res.error.message();
+      // Out of processes (the fork step's EAGAIN) or fds: not the job's fault. Start it again
+      // when a running job has ended, as GNU parallel does.
+      if ((res.is_try_again() && res.stage == LaunchStage::Fork) ||
+          (res.stage == LaunchStage::Pipe && platform::is_out_of_fds(res.error))) {
+        if (launch_deferred(slot, res.stage == LaunchStage::Pipe, why)) return;
+      }
+      if (res.stage == LaunchStage::Forkserver && !sup_.launcher_usable()) {
+        // The forkserver is gone: no job can start any more. Once, for the run, not per job.
+        launch_deferred(slot, false, why);
+        return on_launcher_gone(why);
+      }
       // A working directory that cannot be entered is named itself, not the program.
-      const std::string& what = res.stage == "chdir" && !req.cwd.empty() ? req.cwd : req.path;
-      j.spawn_error = res.stage + ": " + what + ": " + platform::errno_message(res.error);
-      if (res.error == E2BIG)
+      const std::string& what = res.stage == LaunchStage::Chdir && !req.cwd.empty() ? req.cwd : req.path;
+      j.spawn_error = std::string(platform::stage_name(res.stage)) + ": " + what + ": " +
+                      platform::errno_message(res.error.value());
+      if (res.error == std::errc::argument_list_too_long)
         j.spawn_error += cfg_.xargs ? " (the command line exceeds the kernel's limit, even with one item: the item is too long)"
                                     : " (the command line exceeds the kernel's limit; -X splits lines under it)";
-      j.status.exit_code = (res.error == ENOENT) ? 127 : 126;
+      j.status.exit_code = res.error == std::errc::no_such_file_or_directory ? 127 : 126;
     }
   }
   if (!j.spawn_error.empty()) {
@@ -562,6 +607,58 @@ void Engine::drain_exited(std::size_t slot) {
   watch_pipes(*job, slot);
 }
 
+bool Engine::launch_deferred(std::size_t slot, bool out_of_fds, std::string why) {
+  // Undo the launch: the job goes back to the front of the queue, its slot is free again.
+  std::unique_ptr<Job> job = std::move(jobs_[slot - 1]);
+  job->deferred = true;
+  job->spawn_error.clear();
+  --running_;
+  free_slots_.push(slot);
+  retry_queue_.push_front(std::move(job));
+  const double now = platform::monotonic_now();
+  launch_blocked_ = true;
+  blocked_running_ = running_;
+  if (running_ > 0) {
+    // Wait for one of ours to end: may_launch() says when.
+    if (!launch_warned_) {
+      spdlog::warn("cannot start more jobs ({}): running {} job(s) at once until some end", why, running_);
+      launch_warned_ = true;
+    }
+    launch_stuck_since_ = 0;
+    launch_retry_delay_ = 0;
+    return true;
+  }
+  // Nothing of ours runs: the limit is taken by other processes, or fds are too few for even one
+  // job. Retry after a growing delay, for a bounded time.
+  if (out_of_fds) {
+    launch_error_ = why + " (too few file descriptors to run even one job: raise ulimit -n)";
+    stop(Stop::LaunchError);
+    return true;
+  }
+  if (launch_stuck_since_ == 0) launch_stuck_since_ = now;
+  if (now - launch_stuck_since_ >= kLaunchGiveUp) {
+    launch_error_ = why + " (no job could start for " + std::to_string(static_cast<int>(kLaunchGiveUp)) +
+                    " seconds: the process limit, ulimit -u, leaves no room)";
+    stop(Stop::LaunchError);
+    return true;
+  }
+  launch_retry_delay_ = std::min(kLaunchRetryMax, launch_retry_delay_ > 0 ? launch_retry_delay_ * 2 : kLaunchRetryFirst);
+  launch_retry_at_ = now + launch_retry_delay_;
+  return true;
+}
+
+bool Engine::may_launch(double now) const {
+  if (running_ < blocked_running_) return true;         // one of ours has ended
+  return running_ == 0 && now >= launch_retry_at_;      // none of ours to wait for: the delay
+}
+
+void Engine::on_launcher_gone(const std::string& why) {
+  if (!launch_error_.empty()) return;
+  launch_error_ = std::string("the ") + sup_.start_method() + " start method can start no more jobs (" + why +
+                  "): ending the run";
+  stop(Stop::LaunchError);
+}
+
 void Engine::on_hangup() {
   if (stop_ != Stop::None) return;
   spdlog::warn("received SIGHUP: no new jobs will be started; waiting for {} running job(s)", running_);
@@ -641,6 +738,7 @@ double Engine::next_deadline(double) const {
     if (!j->exited && !j->watched) consider(j->start_mono + kWatchDelay);
     consider(j->grace_deadline);
   }
+  if (launch_blocked_ && running_ == 0 && stop_ == Stop::None) consider(launch_retry_at_);
   if (progress_active_) consider(last_draw_ + 0.25);
   return next;
 }
@@ -809,7 +907,7 @@ void Engine::stop(Stop why) {
     stop_ = why;
   }
   bool kill_running = why == Stop::Signal || why == Stop::Pipe || why == Stop::InputError ||
-                      why == Stop::OutputError ||
+                      why == Stop::OutputError || why == Stop::LaunchError ||
                       (why == Stop::Halt && cfg_.halt.when == HaltPolicy::When::Now);
   // Jobs waiting for another attempt will not get it: report them with their last result.
   while (!retry_queue_.empty()) {
@@ -927,6 +1025,7 @@ int Engine::run() {
     finished_.erase(it);
   }
   if (!input_error_.empty()) spdlog::error("{}", input_error_);
+  if (!launch_error_.empty()) spdlog::error("{}", launch_error_);
   if (!output_error_.empty()) spdlog::error("{}", output_error_);
   summary_.end = platform::wall_now();
   summary_.wall_s = platform::monotonic_now() - t0;

@@ -3,7 +3,7 @@
 #pragma once
 #include "core/run/config.h"
 #include "core/run/job_source.h"
-#include "core/run/launcher.h"
+#include "core/run/start_method.h"
 
 namespace poolrun::core {
 

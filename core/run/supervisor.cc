@@ -24,6 +24,7 @@ const char* stop_reason_name(StopReason why) {
     case StopReason::InputError: return "input error";
     case StopReason::OutputError: return "output error";
     case StopReason::Setup: return "worker start-up failed";
+    case StopReason::LaunchError: return "launch error";
   }
   return "";
 }
@@ -33,7 +34,8 @@ int run_exit_status(StopReason why, int halt_status, std::size_t failures) {
     case StopReason::Signal:
     case StopReason::InputError:
     case StopReason::OutputError:
-    case StopReason::Setup: return 255;
+    case StopReason::Setup:
+    case StopReason::LaunchError: return 255;
     case StopReason::Pipe: return 128 + SIGPIPE;
     default: break;
   }
@@ -63,14 +65,9 @@ void Supervisor::start(bool guard) {
 LaunchResult Supervisor::launch(const LaunchRequest& req) {
   guardian_.launching();  // should poolrun die before the launch returns
   LaunchResult res = launcher_.launch(req);
-  for (int attempt = 0; !res.ok() && res.error == EAGAIN && attempt < 8; ++attempt) {
-    // Out of processes for a moment: back off and retry before failing the launch.
-    platform::sleep_ms(1 << attempt);
-    res = launcher_.launch(req);
-  }
   if (res.ok()) {
-    live_.insert(res.pid);
-    guardian_.watch(res.pid);
+    live_.insert(res.child.pid);
+    guardian_.watch(res.child.pid);
   }
   guardian_.launched();
   return res;
@@ -148,6 +145,10 @@ void Supervisor::on_exits() {
     // Not a child of ours (a reparented descendant, or one reported twice): nothing to tell.
     if (live_.erase(e.pid) == 0) continue;
     if (policy_) policy_->on_exit(e);
+  }
+  if (!launcher_.usable() && !launcher_gone_ && policy_) {
+    launcher_gone_ = true;
+    policy_->on_launcher_gone("its server process is gone");
   }
 }
 

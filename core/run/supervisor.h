@@ -6,16 +6,17 @@
 #pragma once
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <system_error>
 #include <unordered_set>
 #include <vector>
 
 #include "core/run/config.h"
-#include "core/run/launcher.h"
+#include "core/run/start_method.h"
 #include "core/run/termination.h"
 #include "platform/event_loop.h"
-#include "platform/guardian.h"
+#include "platform/process/guardian.h"
 
 namespace poolrun::core {
 
@@ -31,10 +32,11 @@ enum class StopReason {
   InputError,   ///< an input could not be read
   OutputError,  ///< poolrun's stdout or a report/results/spill file could not be written
   Setup,        ///< --map: a worker or its --init could not be started
+  LaunchError,  ///< no job could be started at all (process or fd limit, a dead forkserver)
 };
 
 /// The name of a stop in the JSON reports' `stop_reason` field (docs/reports.md): "SIGHUP",
-/// "halt", "signal", "stdout closed", "input error", "output error", "worker start-up failed"; "" for None.
+/// "halt", "signal", "stdout closed", "input error", "output error", "worker start-up failed", "launch error"; "" for None.
 const char* stop_reason_name(StopReason why);
 
 /// poolrun's exit status, as GNU parallel's: 255 after SIGINT/SIGTERM or an error that stopped
@@ -72,6 +74,8 @@ class Supervisor {
     virtual void on_timers(double now) = 0;
     /// The policy's next monotonic deadline (seconds), or 0 for none.
     virtual double next_deadline(double now) const = 0;
+    /// The launcher can start nothing more (its forkserver died): told once.
+    virtual void on_launcher_gone(const std::string& why) {}
   };
 
   /// Tokens below this are the supervisor's own (signals, the launcher's exit reports).
@@ -95,12 +99,14 @@ class Supervisor {
   platform::EventLoop& loop() { return loop_; }
 
   /// Starts one process through the launcher, guarded (the guardian ends its group if poolrun
-  /// dies). Retries a few times, briefly, when the system is out of processes (EAGAIN). Never
-  /// throws; a failure is returned as the launcher returned it.
+  /// dies). Never throws; a failure is returned as the launcher returned it (what to do when the
+  /// system is out of processes is the policy's: wait for a child to end, or back off).
   LaunchResult launch(const LaunchRequest& req);
 
   /// The launcher's start method name ("spawn", "fork", "forkserver").
   const char* start_method() const { return launcher_.name(); }
+  /// False once the launcher can start nothing more (a forkserver whose server died).
+  bool launcher_usable() const { return launcher_.usable(); }
 
   /// Ends process group `pgid` with the termseq (`kill_now`: SIGKILL at once). Idempotent.
   void terminate(int pgid, bool kill_now = false);
@@ -139,6 +145,7 @@ class Supervisor {
   bool abandoned_ = false;
   int writing_ = 0;            // nesting depth of write(): no reaping inside it
   bool pending_child_ = false; // SIGCHLD seen inside a write: reap after it
+  bool launcher_gone_ = false; // the policy was told the launcher can start nothing more
 };
 
 }  // namespace poolrun::core

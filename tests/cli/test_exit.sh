@@ -176,4 +176,35 @@ check options.empty_value "poolrun: option '--tagstring' needs a value" "$ERR"
 run -k --help
 check_rc options.help.rc 0 "$RC"
 check options.help_lists_options_not_named "3" "$(printf '%s\n' "$OUT" | grep -cE -- '--(max-tasks-per-worker|recstart|round-robin)')"
+# --- Out of processes or file descriptors (GNU parallel waits for a job to end and retries)
+# A user of this test's own (root is exempt from RLIMIT_NPROC, and the limit counts every process
+# of the user), limited so that only a few jobs fit beside poolrun, its guardian and forkserver:
+# jobs wait for room instead of failing.
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+  lim_uid=$((47200 + $$ % 500))
+  as_limited() {  # as_limited NPROC CMD...: runs CMD as lim_uid under ulimit -u NPROC, from /
+    (cd / && timeout -k 5 60 setpriv --reuid=$lim_uid --regid=$lim_uid --clear-groups \
+      bash -c 'ulimit -u "$0" && exec "$@"' "$@")
+  }
+  as_limited 6 "$P" -j8 sleep ::: 0.3 0.3 0.3 0.3 0.3 0.3 0.3 0.3 0.3 0.3 >"$T/nproc.out" 2>"$T/nproc.err"
+  check_rc nproc.all_succeed 0 "$?" "$(cat "$T/nproc.err")"
+  check_nomatch nproc.no_job_fails "cannot run|error" "$(cat "$T/nproc.err")"
+  # No job can ever start (the limit is poolrun itself): one clear line, exit 255, within bounds.
+  t=$(now)
+  as_limited 1 "$P" -j2 true ::: a b c >"$T/nproc0.out" 2>"$T/nproc0.err"
+  check_rc nproc.none_fit.rc 255 "$?"
+  check_le nproc.none_fit.bounded 20 "$(elapsed "$t")"
+  check nproc.none_fit.one_line 1 "$(grep -c . "$T/nproc0.err" | tr -d ' ')"
+  check_match nproc.none_fit.names_fork "(fork|cannot start the forkserver launcher): Resource temporarily unavailable" "$(cat "$T/nproc0.err")"
+  check_nomatch nproc.none_fit.not_exec "exec:" "$(cat "$T/nproc0.err")"
+else
+  skip nproc "needs root and setpriv to run as a user of the test's own"
+fi
+# Too few fds for even one job's pipes: one clear line and 255, not every job failing.
+(ulimit -n 6; exec timeout -k 5 30 "$P" echo ::: a b c) >"$T/nofile.out" 2>"$T/nofile.err"
+check_rc nofile.rc 255 "$?"
+check nofile.one_line 1 "$(grep -vc 'warning:' "$T/nofile.err" | tr -d ' ')"
+check_match nofile.names_the_problem "Too many open files" "$(cat "$T/nofile.err")"
+check_nomatch nofile.no_job_lines "job [0-9]+: cannot run" "$(cat "$T/nofile.err")"
+check nofile.no_output "" "$(cat "$T/nofile.out")"
 finish

@@ -263,4 +263,20 @@ check blocked_stdout.second_term_ends "gone" "$gone"
 kill -9 "$pr" "$holder" 2>/dev/null
 wait 2>/dev/null
 check blocked_stdout.jobs_gone "" "$(pids_of "$(marker 8398)")"
+# The forkserver's server dies (forkserver only): one line saying so, the jobs ended, exit 255.
+if [ "${POOLRUN_START_METHOD:-}" = forkserver ]; then
+  m17=$(marker 8422)
+  "$P" -j2 sleep ::: "$m17" "$m17" "$m17" "$m17" >"$T/fsrv.out" 2>"$T/fsrv.err" &
+  pr=$!
+  wait_for 5 running "sleep $m17"
+  srv=$(pgrep -x -P "$pr" poolrun-fsrv)
+  check_match fsrv_dies.server_found "^[0-9]+$" "$srv"
+  kill -9 $srv
+  wait_exit 10 "$pr"
+  check_rc fsrv_dies.rc 255 "$WRC"
+  check fsrv_dies.one_error_line 1 "$(grep -c 'error' "$T/fsrv.err" | tr -d ' ')"
+  check_match fsrv_dies.names_it "forkserver" "$(grep error "$T/fsrv.err")"
+  check fsrv_dies.jobs_gone "" "$(wait_gone 5 "sleep $m17"; pids_of "sleep $m17")"
+  reap "$m17"
+fi
 finish

@@ -1,4 +1,4 @@
-// The guardian (platform/guardian.h) on real processes: a stand-in for poolrun starts sleepers in
+// The guardian (platform/process/guardian.h) on real processes: a stand-in for poolrun starts sleepers in
 // process groups of their own, tells its guardian about them, and dies by SIGKILL. The groups it
 // still ran must be ended; the ones it had unwatched must not be. Both ways the guardian learns of
 // groups are covered: the shared table, and the pipe once the table is full.
@@ -16,7 +16,7 @@
 #include <thread>
 #include <vector>
 
-#include "platform/guardian.h"
+#include "platform/process/guardian.h"
 
 extern char** environ;
 

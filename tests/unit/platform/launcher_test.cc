@@ -1,4 +1,4 @@
-// The launcher contract (core/run/launcher.h), checked on real processes for every start method:
+// The launcher contract (platform/process/launcher.h), checked on real processes for every start method:
 // only fds 0..2 reach the child, default signal state, own process group, exec failures as errno,
 // exit statuses with rusage, many concurrent children, the forkserver's clean-up, fork safety.
 #include <dirent.h>
@@ -7,7 +7,9 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <grp.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -37,10 +39,12 @@
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/spdlog.h>
 
-#include "core/run/launcher.h"
+#include "platform/process/launcher.h"
 #include "platform/fd.h"
-#include "platform/launchers.h"
-#include "platform/start_methods.h"
+#include "platform/process/builtin.h"
+#include "platform/process/launchers.h"
+#include "platform/process/builtin.h"
+#include "platform/process/launchers.h"
 #include "platform/system.h"
 
 extern char** environ;
@@ -48,27 +52,27 @@ extern char** environ;
 namespace {
 
 using namespace poolrun;
-using core::StartMethod;
+using platform::StartMethod;
 using Clock = std::chrono::steady_clock;
 
-std::unique_ptr<core::Launcher> make(StartMethod m) {
+std::unique_ptr<platform::Launcher> make(StartMethod m) {
   std::error_code ec;
   auto l = platform::make_launcher(m, ec);
   INFO("make_launcher: " << ec.message());
   REQUIRE(l);
-  REQUIRE(std::string(l->name()) == core::start_method_name(m));
+  REQUIRE(std::string(l->name()) == platform::start_method_name(m));
   return l;
 }
 
-core::LaunchRequest sh(const std::string& script) {
-  core::LaunchRequest r;
+platform::LaunchRequest sh(const std::string& script) {
+  platform::LaunchRequest r;
   r.path = "/bin/sh";
   r.argv = {"sh", "-c", script};
   return r;
 }
 
-core::LaunchRequest cmd(const std::string& name, std::vector<std::string> args = {}) {
-  core::LaunchRequest r;
+platform::LaunchRequest cmd(const std::string& name, std::vector<std::string> args = {}) {
+  platform::LaunchRequest r;
   r.path = platform::resolve_executable(name);
   REQUIRE(!r.path.empty());
   r.argv = {name};
@@ -88,12 +92,12 @@ std::string read_all(int fd) {
 }
 
 /// Collects (blocking) until `pid` is reported; other reports are appended to `others`.
-core::ExitStatus wait_for(core::Launcher& l, int pid, std::vector<core::ExitStatus>* others = nullptr) {
+platform::ExitStatus wait_for(platform::Launcher& l, int pid, std::vector<platform::ExitStatus>* others = nullptr) {
   for (;;) {
-    std::vector<core::ExitStatus> v;
+    std::vector<platform::ExitStatus> v;
     l.collect_blocking(v);
     REQUIRE(!v.empty());  // nothing to wait for would mean the child was lost
-    core::ExitStatus found;
+    platform::ExitStatus found;
     for (const auto& e : v) {
       if (e.pid == pid)
         found = e;
@@ -105,13 +109,13 @@ core::ExitStatus wait_for(core::Launcher& l, int pid, std::vector<core::ExitStat
 }
 
 struct Run {
-  core::LaunchResult res;
+  platform::LaunchResult res;
   std::string out;
-  core::ExitStatus st;
+  platform::ExitStatus st;
 };
 
 /// Launches `req` with stdout to a pipe, reads it to EOF and waits for the exit.
-Run run(core::Launcher& l, core::LaunchRequest req) {
+Run run(platform::Launcher& l, platform::LaunchRequest req) {
   platform::Pipe p;
   REQUIRE(!platform::make_pipe(p));
   req.stdout_fd = p.write.get();
@@ -120,7 +124,7 @@ Run run(core::Launcher& l, core::LaunchRequest req) {
   p.write.reset();
   if (!r.res.ok()) return r;
   r.out = read_all(p.read.get());
-  r.st = wait_for(l, r.res.pid);
+  r.st = wait_for(l, r.res.child.pid);
   return r;
 }
 
@@ -227,7 +231,7 @@ struct TempDir {
 
 TEST_CASE("launcher: the child gets only fds 0, 1, 2", "[launcher]") {
   const StartMethod method = ALL_METHODS;
-  INFO("start method: " << core::start_method_name(method));
+  INFO("start method: " << platform::start_method_name(method));
   // Whatever started this test binary may have leaked inheritable fds into it (poolrun's fds are
   // close-on-exec from birth; inherited ones are not poolrun's). Mark them close-on-exec so the
   // check below is about the launcher alone.
@@ -237,11 +241,11 @@ TEST_CASE("launcher: the child gets only fds 0, 1, 2", "[launcher]") {
 
   // Exec failures first: they must not leave an fd behind, here or in later children.
   for (const char* bad : {"/nonexistent/poolrun-test", "/"}) {
-    core::LaunchRequest req = sh("");
+    platform::LaunchRequest req = sh("");
     req.path = bad;
     CHECK(!l->launch(req).ok());
   }
-  core::LaunchRequest badcwd = sh("true");
+  platform::LaunchRequest badcwd = sh("true");
   badcwd.cwd = "/nonexistent/poolrun-test";
   CHECK(!l->launch(badcwd).ok());
 
@@ -271,7 +275,7 @@ TEST_CASE("launcher: the child gets only fds 0, 1, 2", "[launcher]") {
   platform::Pipe in_pipe, out_pipe;
   REQUIRE(!platform::make_pipe(in_pipe));
   REQUIRE(!platform::make_pipe(out_pipe));
-  core::LaunchRequest req = cmd("cat");
+  platform::LaunchRequest req = cmd("cat");
   req.stdin_fd = in_pipe.read.get();
   req.stdout_fd = out_pipe.write.get();
   auto res = l->launch(req);
@@ -282,13 +286,13 @@ TEST_CASE("launcher: the child gets only fds 0, 1, 2", "[launcher]") {
   char c[2];
   REQUIRE(platform::read_some(out_pipe.read.get(), c, 2) > 0);
   std::vector<std::string> child_fds;
-  for (const auto& e : std::filesystem::directory_iterator("/proc/" + std::to_string(res.pid) + "/fd"))
+  for (const auto& e : std::filesystem::directory_iterator("/proc/" + std::to_string(res.child.pid) + "/fd"))
     child_fds.push_back(e.path().filename());
   std::sort(child_fds.begin(), child_fds.end());
   CHECK(child_fds == std::vector<std::string>{"0", "1", "2"});
   in_pipe.write.reset();
   out_pipe.read.reset();
-  CHECK(wait_for(*l, res.pid).exit_code == 0);
+  CHECK(wait_for(*l, res.child.pid).exit_code == 0);
 
   // And nothing leaked here: the same fds as before all this.
   CHECK(own_fds() == before);
@@ -296,7 +300,7 @@ TEST_CASE("launcher: the child gets only fds 0, 1, 2", "[launcher]") {
 
 TEST_CASE("launcher: default signal state in the child", "[launcher]") {
   const StartMethod method = ALL_METHODS;
-  INFO("start method: " << core::start_method_name(method));
+  INFO("start method: " << platform::start_method_name(method));
 
   // A hostile parent: SIGPIPE and SIGTERM ignored, SIGUSR1 caught, SIGINT and SIGCHLD blocked. The
   // forkserver is started inside this state too.
@@ -341,23 +345,23 @@ TEST_CASE("launcher: default signal state in the child", "[launcher]") {
 
 TEST_CASE("launcher: the child leads its own process group", "[launcher]") {
   const StartMethod method = ALL_METHODS;
-  INFO("start method: " << core::start_method_name(method));
+  INFO("start method: " << platform::start_method_name(method));
   auto l = make(method);
   Run r = run(*l, cmd("cat", {"/proc/self/stat"}));
   REQUIRE(r.res.ok());
-  CHECK(std::stol(r.out) == r.res.pid);       // field 1: pid
-  CHECK(stat_field(r.out, 5) == r.res.pid);  // field 5: pgrp
-  CHECK(r.st.pid == r.res.pid);
+  CHECK(std::stol(r.out) == r.res.child.pid);       // field 1: pid
+  CHECK(stat_field(r.out, 5) == r.res.child.pid);  // field 5: pgrp
+  CHECK(r.st.pid == r.res.child.pid);
   CHECK(r.st.exit_code == 0);
 }
 
 TEST_CASE("launcher: exec failures come back as errno", "[launcher]") {
   const StartMethod method = ALL_METHODS;
-  INFO("start method: " << core::start_method_name(method));
+  INFO("start method: " << platform::start_method_name(method));
   auto l = make(method);
   TempDir dir;
   auto try_path = [&](const std::string& path) {
-    core::LaunchRequest req;
+    platform::LaunchRequest req;
     req.path = path;
     req.argv = {path};
     return l->launch(req);
@@ -366,40 +370,40 @@ TEST_CASE("launcher: exec failures come back as errno", "[launcher]") {
   SECTION("missing file: ENOENT") {
     auto res = try_path(dir.path + "/missing");
     CHECK(!res.ok());
-    CHECK(res.error == ENOENT);
-    CHECK(res.stage == "exec");
+    CHECK(res.error == std::errc::no_such_file_or_directory);
+    CHECK(res.stage == platform::LaunchStage::Exec);
   }
   SECTION("a directory: EACCES") {
     auto res = try_path(dir.path);
     CHECK(!res.ok());
-    CHECK(res.error == EACCES);
+    CHECK(res.error == std::errc::permission_denied);
   }
   SECTION("no execute permission: EACCES") {
     auto res = try_path(dir.file("noexec", "#!/bin/sh\necho hi\n", 0644));
     CHECK(!res.ok());
-    CHECK(res.error == EACCES);
+    CHECK(res.error == std::errc::permission_denied);
   }
   SECTION("a script without #!: ENOEXEC (the engine reruns it through /bin/sh) or it runs") {
-    core::LaunchRequest req;
+    platform::LaunchRequest req;
     req.path = dir.file("script", "echo hi\n", 0755);
     req.argv = {req.path};
     Run r = run(*l, req);
     if (r.res.ok()) {
       CHECK(r.out == "hi\n");
     } else {
-      CHECK(r.res.error == ENOEXEC);
+      CHECK(r.res.error == std::errc::executable_format_error);
     }
   }
   SECTION("missing working directory: ENOENT") {
-    core::LaunchRequest req = sh("true");
+    platform::LaunchRequest req = sh("true");
     req.cwd = dir.path + "/missing";
     auto res = l->launch(req);
     CHECK(!res.ok());
-    CHECK(res.error == ENOENT);
-    if (method != StartMethod::Spawn) CHECK(res.stage == "chdir");
+    CHECK(res.error == std::errc::no_such_file_or_directory);
+    CHECK(res.stage == platform::LaunchStage::Chdir);
   }
   SECTION("working directory is applied") {
-    core::LaunchRequest req = sh("pwd");
+    platform::LaunchRequest req = sh("pwd");
     req.cwd = dir.path;
     Run r = run(*l, req);
     REQUIRE(r.res.ok());
@@ -407,7 +411,7 @@ TEST_CASE("launcher: exec failures come back as errno", "[launcher]") {
   }
   SECTION("environment is passed exactly") {
     std::vector<std::string> env = {"POOLRUN_A=1", "POOLRUN_B=two words"};
-    core::LaunchRequest req = cmd("env");
+    platform::LaunchRequest req = cmd("env");
     req.env = &env;
     Run r = run(*l, req);
     REQUIRE(r.res.ok());
@@ -415,14 +419,14 @@ TEST_CASE("launcher: exec failures come back as errno", "[launcher]") {
   }
 
   // A failed launch is never reported by collect(): it has no child to report.
-  std::vector<core::ExitStatus> v;
+  std::vector<platform::ExitStatus> v;
   l->collect(v);
   CHECK(v.empty());
 }
 
 TEST_CASE("launcher: exit codes, signals and rusage", "[launcher]") {
   const StartMethod method = ALL_METHODS;
-  INFO("start method: " << core::start_method_name(method));
+  INFO("start method: " << platform::start_method_name(method));
   auto l = make(method);
 
   Run r = run(*l, sh("exit 7"));
@@ -446,21 +450,21 @@ TEST_CASE("launcher: exit codes, signals and rusage", "[launcher]") {
 
 TEST_CASE("launcher: 1000 concurrent children are all reported once", "[launcher]") {
   const StartMethod method = ALL_METHODS;
-  INFO("start method: " << core::start_method_name(method));
+  INFO("start method: " << platform::start_method_name(method));
   auto l = make(method);
   std::error_code ec;
   auto null_fd = platform::open_dev_null(ec);
   REQUIRE(!ec);
-  core::LaunchRequest req = cmd("sleep", {"0.2"});
+  platform::LaunchRequest req = cmd("sleep", {"0.2"});
   req.stdin_fd = null_fd.get();
   const auto t0 = Clock::now();
   std::set<int> launched;
   std::map<int, int> reported;
-  std::vector<core::ExitStatus> v;
+  std::vector<platform::ExitStatus> v;
   for (int i = 0; i < 1000; ++i) {
     auto res = l->launch(req);
     REQUIRE(res.ok());
-    launched.insert(res.pid);
+    launched.insert(res.child.pid);
     if (i % 100 == 0) l->collect(v);  // exits arrive while launching: none may be lost
   }
   while (v.size() < launched.size()) {
@@ -491,7 +495,7 @@ TEST_CASE("launcher: a stdio source sitting in 0..2 is not clobbered", "[launche
 #else
   const StartMethod method = GENERATE(StartMethod::Fork, StartMethod::Forkserver);
 #endif
-  INFO("start method: " << core::start_method_name(method));
+  INFO("start method: " << platform::start_method_name(method));
   platform::Pipe a, b;
   REQUIRE(!platform::make_pipe(a));
   REQUIRE(!platform::make_pipe(b));
@@ -509,14 +513,14 @@ TEST_CASE("launcher: a stdio source sitting in 0..2 is not clobbered", "[launche
     std::error_code ec;
     auto l = platform::make_launcher(method, ec);
     if (!l) ::_exit(2);
-    core::LaunchRequest req;
+    platform::LaunchRequest req;
     req.path = "/bin/sh";
     req.argv = {"sh", "-c", "echo out; echo err >&2"};
     req.stdout_fd = 2;
     req.stderr_fd = 1;
     auto res = l->launch(req);
     if (!res.ok()) ::_exit(3);
-    std::vector<core::ExitStatus> v;
+    std::vector<platform::ExitStatus> v;
     while (v.empty()) l->collect_blocking(v);
     l.reset();
     ::_exit(v[0].exit_code == 0 ? 0 : 4);
@@ -534,14 +538,14 @@ TEST_CASE("launcher: a stdio source sitting in 0..2 is not clobbered", "[launche
 
 TEST_CASE("launcher: forkserver reports exits that arrive while launching", "[launcher]") {
   auto l = make(StartMethod::Forkserver);
-  core::LaunchRequest req = cmd("true");
+  platform::LaunchRequest req = cmd("true");
   std::set<int> launched;
   for (int i = 0; i < 300; ++i) {
     auto res = l->launch(req);
     REQUIRE(res.ok());
-    launched.insert(res.pid);
+    launched.insert(res.child.pid);
   }
-  std::vector<core::ExitStatus> v;
+  std::vector<platform::ExitStatus> v;
   while (v.size() < launched.size()) {
     std::size_t before = v.size();
     l->collect_blocking(v);
@@ -569,16 +573,16 @@ TEST_CASE("launcher: forkserver's event_fd is readable while a report waits", "[
   auto second = l->launch(cmd("sleep", {"0.3"}));
   REQUIRE(second.ok());
   CHECK(readable(0));
-  std::vector<core::ExitStatus> v;
+  std::vector<platform::ExitStatus> v;
   l->collect(v);
   REQUIRE(v.size() == 1);
-  CHECK(v[0].pid == first.pid);
+  CHECK(v[0].pid == first.child.pid);
   CHECK_FALSE(readable(0));  // nothing more until the sleep ends
   CHECK(readable(5000));
   v.clear();
   l->collect(v);
   REQUIRE(v.size() == 1);
-  CHECK(v[0].pid == second.pid);
+  CHECK(v[0].pid == second.child.pid);
   CHECK_FALSE(readable(0));
 }
 
@@ -587,10 +591,10 @@ TEST_CASE("launcher: forkserver ends its jobs when the launcher is destroyed", "
   // The job leads its group; a background sleep in the same group must go too.
   auto res = l->launch(sh("sleep 100 & exec sleep 100"));
   REQUIRE(res.ok());
-  REQUIRE(wait_until([&] { return group_members(res.pid).size() == 2; }, std::chrono::seconds(5)));
+  REQUIRE(wait_until([&] { return group_members(res.child.pid).size() == 2; }, std::chrono::seconds(5)));
   const auto t0 = Clock::now();
   l.reset();
-  CHECK(wait_until([&] { return group_members(res.pid).empty(); }, std::chrono::seconds(1)));
+  CHECK(wait_until([&] { return group_members(res.child.pid).empty(); }, std::chrono::seconds(1)));
   CHECK(std::chrono::duration<double>(Clock::now() - t0).count() < 1.0);
 }
 
@@ -604,10 +608,10 @@ TEST_CASE("launcher: forkserver ends its jobs when poolrun is killed with SIGKIL
     std::error_code ec;
     auto l = platform::make_forkserver_launcher(ec);
     if (!l) ::_exit(2);
-    core::LaunchRequest req;
+    platform::LaunchRequest req;
     req.path = "/bin/sh";
     req.argv = {"sh", "-c", "sleep 100 & exec sleep 100"};
-    int pid = l->launch(req).pid;
+    int pid = l->launch(req).child.pid;
     if (::write(p.write.get(), &pid, sizeof pid) != sizeof pid) ::_exit(3);
     for (;;) ::pause();
   }
@@ -710,9 +714,9 @@ class Busy {
 
 /// Launches `n` `true` children, collecting along the way (after every `collect_every` launches);
 /// returns how many were reported.
-std::size_t launch_many_true(core::Launcher& l, int n, int& failures, int collect_every = 64) {
-  core::LaunchRequest req = cmd("true");
-  std::vector<core::ExitStatus> v;
+std::size_t launch_many_true(platform::Launcher& l, int n, int& failures, int collect_every = 64) {
+  platform::LaunchRequest req = cmd("true");
+  std::vector<platform::ExitStatus> v;
   std::size_t ok = 0;
   for (int i = 0; i < n; ++i) {
     auto res = l.launch(req);
@@ -804,7 +808,7 @@ TEST_CASE("launcher: launch throughput", "[.][launcher-bench]") {
   // fork copies the parent's page tables per job: at 2 GB it manages ~10 launches/s, so
   // POOLRUN_BENCH_FORK_N may give it fewer launches (its rate is still per launch).
   const char* fork_n_env = std::getenv("POOLRUN_BENCH_FORK_N");
-  auto bench = [&](core::Launcher& l) {
+  auto bench = [&](platform::Launcher& l) {
     const int count = (fork_n_env && std::string(l.name()) == "fork") ? std::atoi(fork_n_env) : n;
     int failures = 0;
     std::size_t reported = 0;
@@ -839,4 +843,177 @@ TEST_CASE("launcher: launch throughput", "[.][launcher-bench]") {
               base_n_all, base_s_all, base_n_all / base_s_all, mb);
   forkserver.reset();
   if (ballast) ::munmap(ballast, mb << 20);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Built-in entry points, the process limit, a dying forkserver, and the value types.
+
+namespace {
+
+/// A built-in entry for the tests: copies fd 0 to fd 1 with every byte incremented, then exits 7.
+void test_entry_main() noexcept {
+  char buf[256];
+  for (;;) {
+    ssize_t n = ::read(0, buf, sizeof buf);
+    if (n <= 0) break;
+    for (ssize_t i = 0; i < n; ++i) ++buf[i];
+    if (::write(1, buf, static_cast<size_t>(n)) != n) ::_exit(1);
+  }
+  ::_exit(7);
+}
+constexpr const char* kTestEntry = "test-increment";
+// At static initialisation: the spawn method execs this binary, whose main() then finds it.
+const bool g_test_entry_registered = platform::register_builtin(kTestEntry, &test_entry_main);
+
+/// The forkserver's server process: this process's child named "poolrun-fsrv" (the newest one).
+int forkserver_pid() {
+  int found = -1;
+  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = e.path().filename();
+    if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) continue;
+    std::ifstream f(e.path() / "stat");
+    std::string stat;
+    if (!std::getline(f, stat)) continue;
+    if (stat.find("(poolrun-fsrv)") == std::string::npos) continue;
+    if (stat_field(stat, 4) != ::getpid()) continue;
+    found = std::max(found, std::stoi(name));
+  }
+  return found;
+}
+
+}  // namespace
+
+TEST_CASE("launcher: launch_builtin runs a registered entry point", "[launcher]") {
+  REQUIRE(g_test_entry_registered);
+  auto method = GENERATE(StartMethod::Spawn, StartMethod::Fork, StartMethod::Forkserver);
+  INFO("start method: " << platform::start_method_name(method));
+  auto l = make(method);
+  platform::Pipe in, out;
+  REQUIRE(!platform::make_pipe(in));
+  REQUIRE(!platform::make_pipe(out));
+  platform::LaunchResult res = l->launch_builtin(kTestEntry, in.read.get(), out.write.get());
+  REQUIRE(res.ok());
+  CHECK(res.child.pgid == res.child.pid);
+  CHECK(res.child.state.is_running());
+  in.read.reset();
+  out.write.reset();
+  REQUIRE(platform::write_all(in.write.get(), "HAL") == std::error_code{});
+  in.write.reset();
+  CHECK(read_all(out.read.get()) == "IBM");
+  platform::ExitStatus st = wait_for(*l, res.child.pid);
+  CHECK(st.state() == platform::ChildState::exited(7));
+}
+
+TEST_CASE("launcher: launch_builtin of an unknown entry fails in every method", "[launcher]") {
+  auto method = GENERATE(StartMethod::Spawn, StartMethod::Fork, StartMethod::Forkserver);
+  INFO("start method: " << platform::start_method_name(method));
+  auto l = make(method);
+  platform::LaunchResult res = l->launch_builtin("no-such-entry", 0, 1);
+  CHECK(!res.ok());
+  CHECK(res.stage == platform::LaunchStage::Builtin);
+  CHECK(res.error == std::errc::no_such_file_or_directory);
+}
+
+TEST_CASE("launcher: the process limit is a fork failure with EAGAIN in every method", "[launcher]") {
+  auto method = GENERATE(StartMethod::Spawn, StartMethod::Fork, StartMethod::Forkserver);
+  INFO("start method: " << platform::start_method_name(method));
+  if (::geteuid() != 0) {
+    WARN("skipped: needs root, to become a user of its own whose processes it can count");
+    return;
+  }
+  // A helper process becomes a uid no one else uses, limited to the processes it needs itself (the
+  // helper, and the forkserver's server): every job's fork then hits RLIMIT_NPROC. Root is exempt
+  // from the limit, hence the uid.
+  platform::Pipe p;
+  REQUIRE(!platform::make_pipe(p));
+  pid_t helper = ::fork();
+  REQUIRE(helper >= 0);
+  if (helper == 0) {
+    p.read.reset();
+    constexpr uid_t kUid = 47113;
+    if (::setgroups(0, nullptr) != 0 || ::setgid(kUid) != 0 || ::setuid(kUid) != 0) ::_exit(2);
+    const rlim_t own = method == StartMethod::Forkserver ? 2 : 1;
+    struct rlimit rl = {own, own};
+    if (::setrlimit(RLIMIT_NPROC, &rl) != 0) ::_exit(3);
+    std::error_code ec;
+    auto l = platform::make_launcher(method, ec);
+    if (!l) ::_exit(4);
+    platform::LaunchRequest req;
+    req.path = "/bin/true";
+    req.argv = {"true"};
+    platform::LaunchResult res = l->launch(req);
+    const int msg[3] = {res.ok() ? 1 : 0, static_cast<int>(res.stage), res.error.value()};
+    if (::write(p.write.get(), msg, sizeof msg) != sizeof msg) ::_exit(5);
+    ::_exit(0);
+  }
+  p.write.reset();
+  int msg[3] = {-1, -1, -1};
+  const long n = ::read(p.read.get(), msg, sizeof msg);
+  int status = 0;
+  ::waitpid(helper, &status, 0);
+  INFO("helper exit status " << WEXITSTATUS(status));
+  REQUIRE(n == static_cast<long>(sizeof msg));
+  CHECK(msg[0] == 0);
+  CHECK(msg[1] == static_cast<int>(platform::LaunchStage::Fork));
+  CHECK(msg[2] == EAGAIN);
+  CHECK(std::string(platform::stage_name(static_cast<platform::LaunchStage>(msg[1]))) == "fork");
+}
+
+TEST_CASE("launcher: a forkserver whose server dies ends its jobs and says so", "[launcher]") {
+  auto l = make(StartMethod::Forkserver);
+  CHECK(l->usable());
+  platform::LaunchResult res = l->launch(sh("sleep 100 & exec sleep 100"));
+  REQUIRE(res.ok());
+  const int job = res.child.pid;
+  REQUIRE(wait_until([&] { return group_members(job).size() == 2; }, std::chrono::seconds(5)));
+  const int server = forkserver_pid();
+  REQUIRE(server > 0);
+  ::kill(server, SIGKILL);
+  // The job is reported once, as killed (its real end is unknowable), and its group is ended.
+  platform::ExitStatus st = wait_for(*l, job);
+  CHECK(st.state() == platform::ChildState::killed(SIGKILL));
+  CHECK(wait_until([&] { return group_members(job).empty(); }, std::chrono::seconds(5)));
+  CHECK(!l->usable());
+  platform::LaunchResult later = l->launch(sh("true"));
+  CHECK(!later.ok());
+  CHECK(later.stage == platform::LaunchStage::Forkserver);
+  CHECK(later.error == std::errc::broken_pipe);
+}
+
+TEST_CASE("launcher: ChildState is a value: running, exited(code), killed(signal)", "[launcher]") {
+  using platform::ChildState;
+  CHECK(ChildState::running().is_running());
+  CHECK(ChildState::exited(3).exit_code() == 3);
+  CHECK(ChildState::exited(3).signal() == 0);
+  CHECK(ChildState::killed(SIGTERM).signal() == SIGTERM);
+  CHECK(ChildState::killed(SIGTERM).exit_code() == -1);
+  CHECK(ChildState::exited(3) != ChildState::exited(4));
+  CHECK(ChildState::exited(3).str() == "exited 3");
+  CHECK(ChildState::killed(SIGTERM).str() == "killed by SIGTERM");
+  // From real wait statuses.
+  for (int code : {0, 1, 255}) {
+    pid_t pid = ::fork();
+    if (pid == 0) ::_exit(code);
+    int status;
+    REQUIRE(::waitpid(pid, &status, 0) == pid);
+    CHECK(ChildState::from_wait_status(status) == ChildState::exited(code));
+  }
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::raise(SIGKILL);
+    ::_exit(0);
+  }
+  int status;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  CHECK(ChildState::from_wait_status(status) == ChildState::killed(SIGKILL));
+}
+
+TEST_CASE("launcher: every stage has a name", "[launcher]") {
+  using platform::LaunchStage;
+  CHECK(std::string(platform::stage_name(LaunchStage::Fork)) == "fork");
+  CHECK(std::string(platform::stage_name(LaunchStage::Exec)) == "exec");
+  CHECK(std::string(platform::stage_name(LaunchStage::Chdir)) == "chdir");
+  CHECK(std::string(platform::stage_name(LaunchStage::Forkserver)) == "forkserver");
+  for (int s = 0; s <= static_cast<int>(LaunchStage::Builtin); ++s)
+    CHECK(platform::stage_name(static_cast<LaunchStage>(s)) != nullptr);
 }

@@ -14,7 +14,7 @@
 
 #include "core/run/config.h"
 #include "core/run/engine.h"
-#include "platform/launchers.h"
+#include "platform/process/launchers.h"
 
 namespace {
 

@@ -13,7 +13,7 @@
 
 #include "core/run/supervisor.h"
 #include "platform/fd.h"
-#include "platform/launchers.h"
+#include "platform/process/launchers.h"
 #include "platform/system.h"
 
 namespace {
@@ -51,7 +51,7 @@ struct Recorder : Supervisor::Policy {
     for (const auto& s : scripts) {
       auto res = sup.launch(sh(s));
       REQUIRE(res.ok());
-      pids.push_back(res.pid);
+      pids.push_back(res.child.pid);
     }
     if (after_launch) after_launch(*this);
   }

@@ -13,23 +13,9 @@
 
 #include <vector>
 
+#include "platform/process/launcher.h"
+
 namespace poolrun::platform::detail {
-
-/// Which step of starting a child failed. Travels as an int through the error pipe and over the
-/// forkserver socket, so the values are fixed.
-enum ChildStage : int {
-  kStageNone = 0,
-  kStagePipe = 1,     ///< pipe2 for the error pipe (in the parent)
-  kStageFork = 2,     ///< fork itself (in the parent)
-  kStageSetpgid = 3,  ///< setpgid(0, 0) in the child
-  kStageDup2 = 4,     ///< putting the stdio plan in place
-  kStageChdir = 5,    ///< chdir to the requested working directory
-  kStageSigmask = 6,  ///< emptying the signal mask
-  kStageExec = 7,     ///< execve
-};
-
-/// The stage's name for LaunchResult::stage ("exec", "chdir", ...). Never nullptr.
-const char* stage_name(int stage) noexcept;
 
 /// Sets every signal except SIGKILL and SIGSTOP to SIG_DFL, glibc's reserved ones (32, 33) included.
 /// Async-signal-safe (raw rt_sigaction).
@@ -72,8 +58,8 @@ struct ChildPlan {
 /// child, if one was created, has been reaped already).
 struct ForkExecResult {
   pid_t pid = -1;
-  int stage = kStageNone;
-  int error = 0;
+  LaunchStage stage = LaunchStage::None;  ///< which step failed (platform/process/launcher.h)
+  int error = 0;                          ///< its errno value
 };
 
 /// Forks, runs the child path, and waits until the child has exec'd or failed: an exec failure

@@ -1,4 +1,4 @@
-#include "platform/wait.h"
+#include "platform/process/wait.h"
 
 #include <errno.h>
 #include <sys/wait.h>
@@ -13,8 +13,8 @@ std::vector<char*> c_string_array(const std::vector<std::string>& v) {
   return out;
 }
 
-core::ExitStatus exit_status_from(int pid, int wstatus, const struct rusage& ru) {
-  core::ExitStatus st;
+ExitStatus exit_status_from(int pid, int wstatus, const struct rusage& ru) {
+  ExitStatus st;
   st.pid = pid;
   if (WIFEXITED(wstatus)) {
     st.exit_code = WEXITSTATUS(wstatus);
@@ -28,7 +28,7 @@ core::ExitStatus exit_status_from(int pid, int wstatus, const struct rusage& ru)
   return st;
 }
 
-bool reap_children(std::vector<core::ExitStatus>& out, bool block) {
+bool reap_children(std::vector<ExitStatus>& out, bool block) {
   bool first = true;
   for (;;) {
     int status = 0;

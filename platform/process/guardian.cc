@@ -1,4 +1,4 @@
-#include "platform/guardian.h"
+#include "platform/process/guardian.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "core/run/launcher.h"
+#include "platform/process/launcher.h"
 
 namespace poolrun::platform {
 
@@ -14,10 +14,10 @@ namespace poolrun::platform {
 std::vector<char*> c_string_array(const std::vector<std::string>& v);
 
 /// Converts a wait status and rusage into an ExitStatus for `pid`.
-core::ExitStatus exit_status_from(int pid, int wstatus, const struct rusage& ru);
+ExitStatus exit_status_from(int pid, int wstatus, const struct rusage& ru);
 
 /// Reaps every exited child of this process without blocking (wait4(-1, WNOHANG)) and appends
 /// them. When `block` is true, waits for at least one first. Returns false when there is no child.
-bool reap_children(std::vector<core::ExitStatus>& out, bool block);
+bool reap_children(std::vector<ExitStatus>& out, bool block);
 
 }  // namespace poolrun::platform

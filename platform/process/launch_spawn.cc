@@ -8,18 +8,16 @@
 
 #include <algorithm>
 
-#include "core/errors.h"
-#include "platform/launchers.h"
-#include "platform/start_methods.h"
-#include "platform/bench_worker.h"
-#include "platform/wait.h"
+#include "platform/process/launchers.h"
+#include "platform/process/builtin.h"
+#include "platform/process/wait.h"
 
 extern char** environ;
 
 namespace poolrun::platform {
 namespace {
 
-class SpawnLauncher final : public core::Launcher {
+class SpawnLauncher final : public Launcher {
  public:
   SpawnLauncher() {
     // Prepared once: every launch uses the same attributes.
@@ -45,8 +43,7 @@ class SpawnLauncher final : public core::Launcher {
 
   const char* name() const override { return "spawn"; }
 
-  core::LaunchResult launch(const core::LaunchRequest& req) override {
-    core::LaunchResult res;
+  LaunchResult launch(const LaunchRequest& req) override {
     posix_spawn_file_actions_t* fa = file_actions(req);
     auto argv = c_string_array(req.argv);
     std::vector<char*> envp;
@@ -54,50 +51,46 @@ class SpawnLauncher final : public core::Launcher {
     pid_t pid = -1;
     int rc = ::posix_spawn(&pid, req.path.c_str(), fa, &attr_, argv.data(),
                            req.env ? envp.data() : environ);
-    if (rc != 0) {
-      res.error = rc;  // posix_spawn returns the error rather than setting errno
-      res.stage = "exec";
-      // posix_spawn does not say which step failed: name the working directory when it is the
-      // one that cannot be entered, as the fork paths do (stage "chdir").
-      struct stat st;
-      if (!req.cwd.empty()) {
-        if (::stat(req.cwd.c_str(), &st) != 0) {
-          res.error = errno;
-          res.stage = "chdir";
-        } else if (!S_ISDIR(st.st_mode)) {
-          res.error = ENOTDIR;
-          res.stage = "chdir";
-        } else if (::access(req.cwd.c_str(), X_OK) != 0) {
-          res.error = errno;
-          res.stage = "chdir";
-        }
-      }
-      return res;
-    }
-    res.pid = pid;
-    return res;
+    if (rc != 0) return failure(req, rc);  // posix_spawn returns the error, errno is untouched
+    return LaunchResult::started(pid);
   }
 
-  void collect(std::vector<core::ExitStatus>& out) override { reap_children(out, false); }
-  void collect_blocking(std::vector<core::ExitStatus>& out) override { reap_children(out, true); }
+  void collect(std::vector<ExitStatus>& out) override { reap_children(out, false); }
+  void collect_blocking(std::vector<ExitStatus>& out) override { reap_children(out, true); }
 
-  /// spawn's worker: poolrun itself, exec'd afresh in its hidden worker mode (main() hands
-  /// argv[1] == kBuiltinWorkerArg to run_builtin_worker()).
-  core::LaunchResult launch_builtin_worker(int task_fd, int result_fd) override {
-    core::LaunchRequest req;
+  /// spawn's built-in entry: poolrun itself, exec'd afresh with the hidden argument (main() hands
+  /// {kBuiltinArg, id} to run_builtin_if_asked()).
+  LaunchResult launch_builtin(BuiltinId id, int in_fd, int out_fd) override {
+    if (find_builtin(id) == nullptr) return LaunchResult::failed(LaunchStage::Builtin, ENOENT);
+    LaunchRequest req;
     req.path = "/proc/self/exe";  // resolved by the kernel in the child: poolrun's own binary
-    req.argv = {"poolrun", kBuiltinWorkerArg};
-    req.stdin_fd = task_fd;
-    req.stdout_fd = result_fd;
+    req.argv = {"poolrun", kBuiltinArg, id};
+    req.stdin_fd = in_fd;
+    req.stdout_fd = out_fd;
     return launch(req);
   }
 
  private:
+  /// posix_spawn's error `rc` as a stage. It does not say which step failed, so the stage is
+  /// inferred: EAGAIN can only come from creating the process (clone: the process limit, as
+  /// fork's EAGAIN), a working directory that cannot be entered is "chdir" as in the fork paths,
+  /// and everything else is "exec".
+  static LaunchResult failure(const LaunchRequest& req, int rc) {
+    if (rc == EAGAIN) return LaunchResult::failed(LaunchStage::Fork, rc);
+    if (!req.cwd.empty()) {
+      struct stat st;
+      if (::stat(req.cwd.c_str(), &st) != 0) return LaunchResult::failed(LaunchStage::Chdir, errno);
+      if (!S_ISDIR(st.st_mode)) return LaunchResult::failed(LaunchStage::Chdir, ENOTDIR);
+      if (::access(req.cwd.c_str(), X_OK) != 0) return LaunchResult::failed(LaunchStage::Chdir, errno);
+    }
+    return LaunchResult::failed(LaunchStage::Exec, rc);
+  }
+
   /// The file actions for `req`: dup2 of its stdio sources onto 0, 1, 2, closefrom(3) and the
   /// working directory. glibc checks every fd an action names against RLIMIT_NOFILE (a getrlimit
   /// system call per fd, seven per job), so actions are kept for the few stdio layouts in use —
   /// a run recycles the same pipe fd numbers — and reused; POSIX lets one object serve many spawns.
-  posix_spawn_file_actions_t* file_actions(const core::LaunchRequest& req) {
+  posix_spawn_file_actions_t* file_actions(const LaunchRequest& req) {
     const int src[3] = {req.stdin_fd, req.stdout_fd, req.stderr_fd};
     const bool cacheable = req.cwd.empty();  // a working directory per job: built each time
     if (cacheable) {
@@ -146,15 +139,15 @@ class SpawnLauncher final : public core::Launcher {
 
 }  // namespace
 
-std::unique_ptr<core::Launcher> make_spawn_launcher() { return std::make_unique<SpawnLauncher>(); }
+std::unique_ptr<Launcher> make_spawn_launcher() { return std::make_unique<SpawnLauncher>(); }
 
-std::unique_ptr<core::Launcher> make_launcher(core::StartMethod method, std::error_code& ec) {
+std::unique_ptr<Launcher> make_launcher(StartMethod method, std::error_code& ec) {
   switch (method) {
-    case core::StartMethod::Spawn:
+    case StartMethod::Spawn:
       return make_spawn_launcher();
-    case core::StartMethod::Fork:
+    case StartMethod::Fork:
       return make_fork_launcher();
-    case core::StartMethod::Forkserver:
+    case StartMethod::Forkserver:
       return make_forkserver_launcher(ec);
   }
   ec = std::make_error_code(std::errc::invalid_argument);

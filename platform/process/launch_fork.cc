@@ -1,4 +1,4 @@
-// Start method "fork": fork() then execve, with the child path of platform/child_exec.h.
+// Start method "fork": fork() then execve, with the child path of platform/process/child_exec.h.
 //
 // Everything the child needs (argv/envp as char* arrays, the path, the cwd, the fd plan) is built
 // here in the parent before forking; the child only calls async-signal-safe functions, so the
@@ -8,14 +8,16 @@
 // Exec failures come back through a close-on-exec pipe as (stage, errno). ENOEXEC (a script
 // without "#!") is returned as such, like the spawn method does; the engine then runs the command
 // through the shell, as execvp would.
+#include <errno.h>
+
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "platform/bench_worker.h"
-#include "platform/child_exec.h"
-#include "platform/start_methods.h"
-#include "platform/wait.h"
+#include "platform/process/builtin.h"
+#include "platform/process/child_exec.h"
+#include "platform/process/launchers.h"
+#include "platform/process/wait.h"
 
 extern char** environ;
 
@@ -23,22 +25,15 @@ namespace poolrun::platform {
 namespace {
 
 /// A pid, or the failed stage and its errno.
-core::LaunchResult to_launch_result(const detail::ForkExecResult& r) {
-  core::LaunchResult res;
-  if (r.pid > 0) {
-    res.pid = r.pid;
-  } else {
-    res.error = r.error;
-    res.stage = detail::stage_name(r.stage);
-  }
-  return res;
+LaunchResult to_launch_result(const detail::ForkExecResult& r) {
+  return r.pid > 0 ? LaunchResult::started(r.pid) : LaunchResult::failed(r.stage, r.error);
 }
 
-class ForkLauncher final : public core::Launcher {
+class ForkLauncher final : public Launcher {
  public:
   const char* name() const override { return "fork"; }
 
-  core::LaunchResult launch(const core::LaunchRequest& req) override {
+  LaunchResult launch(const LaunchRequest& req) override {
     // All allocation happens here, before fork_exec() forks.
     std::vector<char*> argv = c_string_array(req.argv);
     std::vector<char*> envp;
@@ -57,19 +52,21 @@ class ForkLauncher final : public core::Launcher {
     return to_launch_result(detail::fork_exec(plan));
   }
 
-  /// fork's worker: the forked copy of poolrun runs the worker loop itself, no exec. The copy has
-  /// only the calling thread; `poolrun bench` starts workers while it has no other thread.
-  core::LaunchResult launch_builtin_worker(int task_fd, int result_fd) override {
+  /// fork's built-in entry: the forked copy of poolrun runs it itself, no exec. The copy has
+  /// only the calling thread; callers start entries while they have no other thread.
+  LaunchResult launch_builtin(BuiltinId id, int in_fd, int out_fd) override {
+    BuiltinMain main = find_builtin(id);
+    if (main == nullptr) return LaunchResult::failed(LaunchStage::Builtin, ENOENT);
     detail::ChildPlan plan;
-    plan.stdio[0] = task_fd;
-    plan.stdio[1] = result_fd;
-    plan.run_instead = &run_builtin_worker;
+    plan.stdio[0] = in_fd;
+    plan.stdio[1] = out_fd;
+    plan.run_instead = main;
     return to_launch_result(detail::fork_exec(plan));
   }
 
   // The children are ours: reaped exactly like the spawn method's.
-  void collect(std::vector<core::ExitStatus>& out) override { reap_children(out, false); }
-  void collect_blocking(std::vector<core::ExitStatus>& out) override { reap_children(out, true); }
+  void collect(std::vector<ExitStatus>& out) override { reap_children(out, false); }
+  void collect_blocking(std::vector<ExitStatus>& out) override { reap_children(out, true); }
 
  private:
   const std::vector<int> reset_ = detail::signals_to_reset();  ///< reset in every child
@@ -77,6 +74,6 @@ class ForkLauncher final : public core::Launcher {
 
 }  // namespace
 
-std::unique_ptr<core::Launcher> make_fork_launcher() { return std::make_unique<ForkLauncher>(); }
+std::unique_ptr<Launcher> make_fork_launcher() { return std::make_unique<ForkLauncher>(); }
 
 }  // namespace poolrun::platform

@@ -1,4 +1,4 @@
-#include "platform/child_exec.h"
+#include "platform/process/child_exec.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -57,7 +57,8 @@ struct ChildSink {
 };
 
 /// Reports (stage, errno) to the parent and exits with 127.
-[[noreturn]] POOLRUN_CHILD_PATH void child_fail(const ChildSink& sink, int stage, int err) noexcept {
+[[noreturn]] POOLRUN_CHILD_PATH void child_fail(const ChildSink& sink, LaunchStage stage_enum, int err) noexcept {
+  const int stage = static_cast<int>(stage_enum);
   const int msg[2] = {stage, err};
   if (sink.shared != nullptr) {
     sink.shared[0] = stage;
@@ -85,7 +86,7 @@ POOLRUN_CHILD_PATH int dup2_retry(int src, int dst) noexcept {
 [[noreturn]] POOLRUN_CHILD_PATH void child_path(const ChildPlan& plan, const ChildSink& err_fd) noexcept {
   // 1. Own process group, so the engine can signal the job and its descendants as one; the parent
   //    makes the same call to close the race with an early kill(-pid).
-  if (::setpgid(0, 0) != 0) child_fail(err_fd, kStageSetpgid, errno);
+  if (::setpgid(0, 0) != 0) child_fail(err_fd, LaunchStage::Setpgid, errno);
 
   // 2. Every signal back to SIG_DFL. A caught signal is reset by execve anyway, but its handler
   //    could run here once the mask is emptied; an ignored one (SIGPIPE!) would survive execve.
@@ -106,7 +107,7 @@ POOLRUN_CHILD_PATH int dup2_retry(int src, int dst) noexcept {
     if (src[t] >= 0 && src[t] < 3 && src[t] != t) {
       const int old = src[t];
       const int moved = ::fcntl(old, F_DUPFD_CLOEXEC, 3);
-      if (moved < 0) child_fail(err_fd, kStageDup2, errno);
+      if (moved < 0) child_fail(err_fd, LaunchStage::Dup2, errno);
       for (int u = 0; u < 3; ++u)
         if (src[u] == old) src[u] = moved;
     }
@@ -116,9 +117,9 @@ POOLRUN_CHILD_PATH int dup2_retry(int src, int dst) noexcept {
       // dup2(fd, fd) is a no-op that leaves close-on-exec set: clear it by hand.
       int fl = ::fcntl(t, F_GETFD);
       if (fl < 0 || ((fl & FD_CLOEXEC) && ::fcntl(t, F_SETFD, fl & ~FD_CLOEXEC) != 0))
-        child_fail(err_fd, kStageDup2, errno);
+        child_fail(err_fd, LaunchStage::Dup2, errno);
     } else if (src[t] >= 0) {
-      if (dup2_retry(src[t], t) < 0) child_fail(err_fd, kStageDup2, errno);
+      if (dup2_retry(src[t], t) < 0) child_fail(err_fd, LaunchStage::Dup2, errno);
     } else if (src[t] == kCloseFd) {
       ::close(t);
     }
@@ -129,12 +130,12 @@ POOLRUN_CHILD_PATH int dup2_retry(int src, int dst) noexcept {
   ::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
 
   // 4. Working directory (after the fd plan, so a relative cwd cannot disturb it).
-  if (plan.cwd != nullptr && ::chdir(plan.cwd) != 0) child_fail(err_fd, kStageChdir, errno);
+  if (plan.cwd != nullptr && ::chdir(plan.cwd) != 0) child_fail(err_fd, LaunchStage::Chdir, errno);
 
   // 5. Empty mask last: from here a signal has only its default effect on the child.
   sigset_t empty;
   sigemptyset(&empty);
-  if (::sigprocmask(SIG_SETMASK, &empty, nullptr) != 0) child_fail(err_fd, kStageSigmask, errno);
+  if (::sigprocmask(SIG_SETMASK, &empty, nullptr) != 0) child_fail(err_fd, LaunchStage::Sigmask, errno);
 
   if (plan.run_instead != nullptr) {
     // Nothing of the parent's beyond 0..2 may stay open in a worker: another worker's task pipe
@@ -146,7 +147,7 @@ POOLRUN_CHILD_PATH int dup2_retry(int src, int dst) noexcept {
     ::_exit(127);  // not reached: run_instead does not return
   }
   ::execve(plan.path, plan.argv, plan.envp);
-  child_fail(err_fd, kStageExec, errno);
+  child_fail(err_fd, LaunchStage::Exec, errno);
 }
 
 void close_keep_errno(int fd) noexcept {
@@ -186,19 +187,6 @@ std::vector<int> signals_to_reset() {
   return out;
 }
 
-const char* stage_name(int stage) noexcept {
-  switch (stage) {
-    case kStagePipe: return "pipe";
-    case kStageFork: return "fork";
-    case kStageSetpgid: return "setpgid";
-    case kStageDup2: return "dup2";
-    case kStageChdir: return "chdir";
-    case kStageSigmask: return "sigmask";
-    case kStageExec: return "exec";
-    default: return "start";
-  }
-}
-
 namespace {
 
 struct CloneArgs {
@@ -235,18 +223,18 @@ ForkExecResult start_vfork_child(const ChildPlan& plan, void* stack, size_t stac
   const int fork_errno = errno;
   ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
   if (pid < 0) {
-    res.stage = kStageFork;
+    res.stage = LaunchStage::Fork;
     res.error = fork_errno;
     return res;
   }
   // The child made its process group itself before exec, and we resumed only after that.
   const int stage = __atomic_load_n(&args.failure[0], __ATOMIC_ACQUIRE);
-  if (stage != kStageNone) {
+  if (stage != static_cast<int>(LaunchStage::None)) {
     // It failed and is exiting with 127: reap it here, so it is never reported by collect().
     int status;
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
-    res.stage = stage;
+    res.stage = static_cast<LaunchStage>(stage);
     res.error = __atomic_load_n(&args.failure[1], __ATOMIC_ACQUIRE);
     return res;
   }
@@ -259,7 +247,7 @@ ForkExecResult start_fork_child(const ChildPlan& plan) noexcept {
   ForkExecResult res;
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) {
-    res.stage = kStagePipe;
+    res.stage = LaunchStage::Pipe;
     res.error = errno;
     return res;
   }
@@ -268,7 +256,7 @@ ForkExecResult start_fork_child(const ChildPlan& plan) noexcept {
   if (fds[1] < 3) {
     int high = ::fcntl(fds[1], F_DUPFD_CLOEXEC, 3);
     if (high < 0) {
-      res.stage = kStagePipe;
+      res.stage = LaunchStage::Pipe;
       res.error = errno;
       close_keep_errno(fds[0]);
       close_keep_errno(fds[1]);
@@ -294,7 +282,7 @@ ForkExecResult start_fork_child(const ChildPlan& plan) noexcept {
   ::close(fds[1]);
   if (pid < 0) {
     ::close(fds[0]);
-    res.stage = kStageFork;
+    res.stage = LaunchStage::Fork;
     res.error = fork_errno;
     return res;
   }
@@ -314,7 +302,7 @@ ForkExecResult start_fork_child(const ChildPlan& plan) noexcept {
     int status;
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
-    res.stage = msg[0];
+    res.stage = static_cast<LaunchStage>(msg[0]);
     res.error = msg[1];
     return res;
   }
