@@ -42,7 +42,11 @@ constexpr std::uint64_t kTokenInput = 2;
 constexpr std::uint64_t kTokenLauncher = 3;
 constexpr std::uint64_t kTokenWorkerBase = 16;  // + (slot - 1) * 2 + {0: stdout, 1: stdin}
 
-enum class Stop { None, Signal, Pipe, InputError, Setup, OutputError };
+/// Why the pool stopped. From InputError on, a failure of poolrun's own: it ends the workers, is
+/// said in one line and gives exit status 255.
+enum class Stop { None, Signal, Pipe, InputError, Setup, OutputError, SpillError, ReportError, Error };
+
+bool is_failure(Stop s) { return s >= Stop::InputError; }
 
 /// A chunk of consecutive input records and, once sent, what its current attempt produced.
 struct Chunk {
@@ -147,6 +151,7 @@ class MapPool {
   // Signals, termination, output.
   void on_signals();
   void stop(Stop why);
+  void fail(Stop why, std::string message);
   void terminate_group(int pgid, bool kill_now = false);
   void on_timers(double now);
   int next_timeout(double now) const;
@@ -154,7 +159,7 @@ class MapPool {
   std::error_code write_fd(std::string_view data);
   json chunk_json(const Chunk& c) const;
   void report_chunk(const Chunk& c);
-  void finish_reports(double wall_s, double start, double end, int status);
+  std::string finish_reports(double wall_s, double start, double end, int status);
   int exit_status() const;
   bool work_left() const { return pending_ || !retry_.empty() || !input_eof_; }
 
@@ -570,7 +575,9 @@ void MapPool::attribute(Worker& w, std::string_view data) {
     }
     Chunk* c = w.inflight.front();
     std::size_t n = w.counter.advance(data, c->need);
-    c->out.append(data.substr(0, n));
+    if (auto ec = c->out.append(data.substr(0, n)))
+      fail(Stop::SpillError, "held output: cannot write it to a temporary file in " + spill_.where() + ": " +
+                                 ec.message() + " (set TMPDIR to a writable directory with room)");
     c->bytes_out += n;
     data.remove_prefix(n);
     if (c->need > 0) continue;
@@ -785,9 +792,15 @@ void MapPool::on_signals() {
   }
 }
 
+void MapPool::fail(Stop why, std::string message) {
+  if (error_.empty()) error_ = std::move(message);
+  stop(why);
+}
+
 void MapPool::stop(Stop why) {
   if (stop_ == Stop::Signal) return;
-  if (stop_ != Stop::None && why != Stop::Signal) return;
+  // A failure of poolrun's own overrides a closed stdout: the exit status must show it.
+  if (stop_ != Stop::None && why != Stop::Signal && !(is_failure(why) && stop_ == Stop::Pipe)) return;
   stop_ = why;
   if (input_watched_) {
     loop_.remove(input_fd_);
@@ -914,14 +927,17 @@ void MapPool::report_chunk(const Chunk& c) {
   json j = chunk_json(c);
   if (jsonl_) {
     std::string line = j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
-    if (auto ec = platform::write_all(jsonl_.get(), line))
-      spdlog::error("{}: cannot write report: {}", rc_.jsonl_path, ec.message());
+    if (auto ec = platform::write_all(jsonl_.get(), line)) {
+      jsonl_.reset();  // said once
+      fail(Stop::ReportError, rc_.jsonl_path + ": cannot write report: " + ec.message());
+    }
   }
   if (!rc_.json_path.empty()) kept_.push_back(std::move(j));
 }
 
-void MapPool::finish_reports(double wall_s, double start, double end, int status) {
-  if (!jsonl_ && rc_.json_path.empty()) return;
+std::string MapPool::finish_reports(double wall_s, double start, double end, int status) {
+  std::string err;
+  if (!jsonl_ && rc_.json_path.empty()) return err;
   const char* reason = nullptr;
   switch (stop_) {
     case Stop::None: break;
@@ -930,6 +946,9 @@ void MapPool::finish_reports(double wall_s, double start, double end, int status
     case Stop::InputError: reason = "input error"; break;
     case Stop::Setup: reason = "worker start-up failed"; break;
     case Stop::OutputError: reason = "output error"; break;
+    case Stop::SpillError: reason = "spill error"; break;
+    case Stop::ReportError: reason = "report error"; break;
+    case Stop::Error: reason = "error"; break;
   }
   json s = {{"chunks", done_chunks_ + failed_chunks_},
             {"succeeded", done_chunks_},
@@ -950,7 +969,7 @@ void MapPool::finish_reports(double wall_s, double start, double end, int status
   if (reason) s["stop_reason"] = reason;
   if (jsonl_) {
     std::string line = json{{"summary", s}}.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
-    platform::write_all(jsonl_.get(), line);
+    if (auto ec = platform::write_all(jsonl_.get(), line)) err = rc_.jsonl_path + ": cannot write report: " + ec.message();
   }
   if (!rc_.json_path.empty()) {
     json config = {{"command", rc_.command},
@@ -968,14 +987,13 @@ void MapPool::finish_reports(double wall_s, double start, double end, int status
     std::error_code ec;
     auto fd = platform::open_write(rc_.json_path, false, ec);
     if (!ec) ec = platform::write_all(fd.get(), doc.dump(2, ' ', false, json::error_handler_t::replace) + "\n");
-    if (ec) spdlog::error("{}: cannot write report: {}", rc_.json_path, ec.message());
+    if (ec && err.empty()) err = rc_.json_path + ": cannot write report: " + ec.message();
   }
+  return err;
 }
 
 int MapPool::exit_status() const {
-  if (stop_ == Stop::Signal || stop_ == Stop::InputError || stop_ == Stop::Setup ||
-      stop_ == Stop::OutputError)
-    return 255;
+  if (stop_ == Stop::Signal || is_failure(stop_)) return 255;
   if (stop_ == Stop::Pipe) return 128 + SIGPIPE;
   std::size_t n = failed_chunks_ + worker_failures_;
   return n > 100 ? 101 : static_cast<int>(n);
@@ -994,45 +1012,56 @@ int MapPool::run() {
   double t0 = platform::monotonic_now(), start_wall = platform::wall_now();
   std::vector<platform::Ready> ready;
   for (;;) {
-    pump();
-    check_starved(platform::monotonic_now());
-    pump();
-    bool busy = std::any_of(workers_.begin(), workers_.end(), [](const auto& w) { return w != nullptr; });
-    if (!busy && (stop_ != Stop::None || !work_left())) break;
-    ready.clear();
-    double now = platform::monotonic_now();
-    loop_.wait(ready, next_timeout(now));
-    for (const auto& r : ready) {
-      if (r.token == kTokenSignals) {
-        on_signals();
-      } else if (r.token == kTokenLauncher) {
-        on_exits();
-      } else if (r.token == kTokenInput) {
-        if (input_watched_) {
-          loop_.remove(input_fd_);
-          input_watched_ = false;
+    // Nothing may leave this loop by an exception while a worker is unreaped: whatever throws
+    // in one turn becomes the stop reason, and the loop goes on ending and reaping the workers.
+    try {
+      pump();
+      check_starved(platform::monotonic_now());
+      pump();
+      bool busy = std::any_of(workers_.begin(), workers_.end(), [](const auto& w) { return w != nullptr; });
+      if (!busy && (stop_ != Stop::None || !work_left())) break;
+      ready.clear();
+      double now = platform::monotonic_now();
+      loop_.wait(ready, next_timeout(now));
+      for (const auto& r : ready) {
+        if (r.token == kTokenSignals) {
+          on_signals();
+        } else if (r.token == kTokenLauncher) {
+          on_exits();
+        } else if (r.token == kTokenInput) {
+          if (input_watched_) {
+            loop_.remove(input_fd_);
+            input_watched_ = false;
+          }
+          input_ready_ = true;
+        } else if (r.token >= kTokenWorkerBase) {
+          std::uint64_t k = r.token - kTokenWorkerBase;
+          Worker* w = workers_[k / 2].get();
+          if (!w) continue;
+          if (k % 2 == 0) on_output(*w);
+          else if (w->in) write_worker(*w);
         }
-        input_ready_ = true;
-      } else if (r.token >= kTokenWorkerBase) {
-        std::uint64_t k = r.token - kTokenWorkerBase;
-        Worker* w = workers_[k / 2].get();
-        if (!w) continue;
-        if (k % 2 == 0) on_output(*w);
-        else if (w->in) write_worker(*w);
       }
+      if (pending_child_) {
+        pending_child_ = false;
+        on_exits();
+      }
+      on_timers(platform::monotonic_now());
+    } catch (const InputError& e) {
+      fail(Stop::InputError, e.what());
+    } catch (const std::exception& e) {
+      fail(Stop::Error, e.what());
     }
-    if (pending_child_) {
-      pending_child_ = false;
-      on_exits();
-    }
-    on_timers(platform::monotonic_now());
   }
   terminations_.kill_all();
   release();
-  if (!error_.empty()) spdlog::error("{}", error_);
   double wall = platform::monotonic_now() - t0;
   int status = exit_status();
-  finish_reports(wall, start_wall, platform::wall_now(), status);
+  if (std::string err = finish_reports(wall, start_wall, platform::wall_now(), status); !err.empty()) {
+    if (error_.empty()) error_ = std::move(err);
+    status = 255;
+  }
+  if (!error_.empty()) spdlog::error("{}", error_);
   return status;
 }
 

@@ -47,8 +47,11 @@ constexpr std::uint64_t kTokenLauncher = 3;
 constexpr std::uint64_t kTokenJobBase = 16;  // job streams: kTokenJobBase + slot * 2 + stream
 constexpr std::uint64_t kTokenFeedBase = 1ull << 48;  // job stdin feeds: kTokenFeedBase + slot
 
-/// Why the run stopped starting new jobs.
-enum class Stop { None, Hangup, Halt, Signal, Pipe, InputError, OutputError };
+/// Why the run stopped starting new jobs. From InputError on, a failure of poolrun's own (not a
+/// job's): it ends the running jobs, is said in one line and gives exit status 255.
+enum class Stop { None, Hangup, Halt, Signal, Pipe, InputError, OutputError, SpillError, ReportError, LaunchError, Error };
+
+bool is_failure(Stop s) { return s >= Stop::InputError; }
 
 /// A running (or finished, waiting to be printed) job.
 struct Job {
@@ -59,6 +62,7 @@ struct Job {
   double start_mono = 0, start_wall = 0, end_mono = 0, end_wall = 0;
   UniqueFd pipes[2];      // stdout, stderr read ends
   UniqueFd results[2];    // --results: this job's stdout and stderr files
+  std::string results_dir;  // --results: the directory they are in
   UniqueFd feed;          // --pipe: the write end of the job's stdin pipe, while feeding it
   bool feed_waiting = false;  // --round-robin: fed all it had; waits for the next chunk
   HeldOutput held[2];     // grouped output, or a non-live -k --line-buffer job's output
@@ -131,6 +135,8 @@ class Engine {
     return cfg_.output == OutputMode::LineBuffer && (!cfg_.keep_order || job.spec.input.seq == next_print_);
   }
   void write_out(int fd, std::string_view data);
+  void spill_failed(std::error_code ec);
+  std::string results_path(const Job& job, int stream) const;
   void stdout_failed(std::error_code ec);
   std::error_code write_fd(int fd, std::string_view data);
   void write_held(int fd, HeldOutput& h);
@@ -146,13 +152,14 @@ class Engine {
   // Termination.
   void terminate_group(int pgid, bool immediate_kill = false);
   void stop(Stop why);
+  void fail(Stop why, std::string message);
   void close_stream(Job& job, int stream);
   void watch_pipes(Job& job, std::size_t slot);
   void drain_exited(std::size_t slot);
   void update_percent_timeout(double runtime);
   void draw_progress(double now, bool final = false);
   void clear_progress();
-  void open_results(Job& job);
+  std::string open_results(Job& job);
   void close_results(Job& job);
   int exit_status() const;
 
@@ -196,8 +203,7 @@ class Engine {
   int writing_ = 0;              // nesting depth of output writes (no reaping inside them)
   bool stdout_at_line_start_ = true;  // the last byte poolrun wrote to stdout was a newline
   int halt_status_ = -1;
-  std::string input_error_;
-  std::string output_error_;  // writing poolrun's stdout failed (not EPIPE)
+  std::string error_;  // the first failure (is_failure(stop_)): one line, naming the path and cause
   RunSummary summary_;
   std::size_t counted_failures_ = 0;  // failures that count in the exit status
   std::vector<ExitStatus> exits_;
@@ -224,8 +230,7 @@ void Engine::start_jobs() {
       try {
         st = source_.next(job->spec);
       } catch (const InputError& e) {
-        input_error_ = e.what();
-        stop(Stop::InputError);
+        fail(Stop::InputError, e.what());
         break;
       }
       if (st == JobSource::Status::End) {
@@ -298,6 +303,17 @@ void Engine::skip(Job& job) {
 
 void Engine::launch(std::unique_ptr<Job> job) {
   const std::size_t slot = job->spec.input.slot;
+  if (!cfg_.results_dir.empty()) {
+    // Before anything is started: a job whose output could not be kept is not run at all.
+    if (std::string err = open_results(*job); !err.empty()) {
+      free_slots_.push(slot);
+      if (job->attempt > 0) {  // its earlier attempt failed, and is reported as such
+        source_.job_done(job->spec, false);
+        record(*job);
+      }
+      return fail(Stop::ReportError, std::move(err));
+    }
+  }
   Job& j = *job;
   jobs_[slot - 1] = std::move(job);
   ++j.attempt;  // attempts made, this one included
@@ -317,7 +333,6 @@ void Engine::launch(std::unique_ptr<Job> job) {
     if (auto ec = platform::make_pipe(in, false)) j.spawn_error = "cannot create a pipe: " + ec.message();
     else req.stdin_fd = in.read.get();
   }
-  if (!cfg_.results_dir.empty()) open_results(j);
   platform::Pipe p[2];
   if (cfg_.output != OutputMode::Ungroup) {
     for (int s = 0; s < 2; ++s) {
@@ -333,6 +348,7 @@ void Engine::launch(std::unique_ptr<Job> job) {
   j.start_mono = platform::monotonic_now();
   j.start_wall = platform::wall_now();
   ++running_;
+  std::string res_stage;  // the launcher's failed stage, if it failed
   if (j.spawn_error.empty()) {
     guardian_.launching();  // should poolrun die before the launch returns
     LaunchResult res = launcher_.launch(req);
@@ -354,6 +370,7 @@ void Engine::launch(std::unique_ptr<Job> job) {
     }
     guardian_.launched();
     if (!res.ok()) {
+      res_stage = res.stage;
       // A working directory that cannot be entered is named itself, not the program.
       const std::string& what = res.stage == "chdir" && !req.cwd.empty() ? req.cwd : req.path;
       j.spawn_error = res.stage + ": " + what + ": " + platform::errno_message(res.error);
@@ -365,10 +382,14 @@ void Engine::launch(std::unique_ptr<Job> job) {
   }
   if (!j.spawn_error.empty()) {
     std::string shown = j.spec.command.size() > 200 ? j.spec.command.substr(0, 200) + "..." : j.spec.command;
-    if (j.spec.name.empty())
+    if (res_stage == "forkserver") {
+      // The fork server is gone: no job can start any more. A failure of poolrun's, not the job's.
+      fail(Stop::LaunchError, "cannot start job " + std::to_string(j.spec.input.seq) + ": " + j.spawn_error);
+    } else if (j.spec.name.empty()) {
       spdlog::error("job {}: cannot run '{}': {}", j.spec.input.seq, shown, j.spawn_error);
-    else
+    } else {
       spdlog::error("job {}: cannot run '{}': {}", j.spec.name, shown, j.spawn_error);
+    }
     if (j.status.exit_code < 0) j.status.exit_code = 127;
     j.exited = true;
     j.end_mono = j.start_mono;
@@ -459,8 +480,7 @@ void Engine::stdout_failed(std::error_code ec) {
   // The reader went away (e.g. `| head -1`): start nothing more, end what runs, exit quietly.
   if (ec.value() == EPIPE) return stop(Stop::Pipe);
   // Anything else (a full disk: ENOSPC, EIO) loses output: said once, exit 255.
-  if (output_error_.empty()) output_error_ = "standard output: " + platform::errno_message(ec.value());
-  stop(Stop::OutputError);
+  fail(Stop::OutputError, "standard output: " + platform::errno_message(ec.value()));
 }
 
 void Engine::write_held(int fd, HeldOutput& h) {
@@ -476,7 +496,13 @@ std::string Engine::tag_prefix(const Job& job) const { return source_.tag(job.sp
 
 void Engine::deliver(Job& job, int stream, std::string_view data) {
   job.bytes[stream] += data.size();
-  if (job.results[stream]) platform::write_all(job.results[stream].get(), data);
+  if (job.results[stream]) {
+    if (auto ec = platform::write_all(job.results[stream].get(), data)) {
+      // A --results file that lost bytes: the run stops (the file is left as far as it got).
+      job.results[stream].reset();
+      fail(Stop::ReportError, "--results: cannot write " + results_path(job, stream) + ": " + ec.message());
+    }
+  }
   const int fd = stream + 1;
   std::string tagged;
   if (cfg_.tag || cfg_.tagstring) {
@@ -498,20 +524,20 @@ void Engine::deliver(Job& job, int stream, std::string_view data) {
     }
     std::size_t nl = data.rfind('\n');
     if (nl == std::string_view::npos) {
-      job.partial[stream].append(data);
+      if (auto ec = job.partial[stream].append(data)) spill_failed(ec);
       return;
     }
     if (!job.partial[stream].empty()) {
       // Finish the held start of the line and the rest of it in one go.
-      job.partial[stream].append(data.substr(0, nl + 1));
+      if (auto ec = job.partial[stream].append(data.substr(0, nl + 1))) spill_failed(ec);
       write_held(fd, job.partial[stream]);
     } else {
       write_out(fd, data.substr(0, nl + 1));
     }
-    job.partial[stream].append(data.substr(nl + 1));
+    if (auto ec = job.partial[stream].append(data.substr(nl + 1))) spill_failed(ec);
     return;
   }
-  job.held[stream].append(data);
+  if (auto ec = job.held[stream].append(data)) spill_failed(ec);
 }
 
 void Engine::on_stream(std::size_t slot, int stream) {
@@ -538,9 +564,8 @@ void Engine::on_feed(std::size_t slot) {
   try {
     st = pump(*job->spec.stdin_feed, job->feed.get(), err);
   } catch (const InputError& e) {  // --round-robin reading the next chunk
-    input_error_ = e.what();
     close_feed(*job);
-    return stop(Stop::InputError);
+    return fail(Stop::InputError, e.what());
   }
   switch (st) {
     case FeedState::Blocked: break;
@@ -844,7 +869,7 @@ void Engine::record(Job& job, const char* status) {
   summary_.user_s += r.user_s;
   summary_.sys_s += r.sys_s;
   source_.job_recorded(r);
-  reports_.job_done(r);
+  if (std::string err = reports_.job_done(r); !err.empty()) fail(Stop::ReportError, std::move(err));
   job.record = std::move(r);
 }
 
@@ -880,12 +905,14 @@ void Engine::check_halt(const Job& job) {
 }
 
 void Engine::stop(Stop why) {
-  if (stop_ == Stop::None || why == Stop::Signal || why == Stop::Pipe) {
-    if (stop_ == Stop::Signal) return;
+  // A signal overrides everything; a failure of poolrun's own overrides a quiet stop (a halt, a
+  // closed stdout), since its exit status must show it; the first failure stays the reason.
+  if (stop_ == Stop::None || why == Stop::Signal || why == Stop::Pipe ||
+      (is_failure(why) && !is_failure(stop_))) {
+    if (stop_ == Stop::Signal || (why == Stop::Pipe && is_failure(stop_))) return;
     stop_ = why;
   }
-  bool kill_running = why == Stop::Signal || why == Stop::Pipe || why == Stop::InputError ||
-                      why == Stop::OutputError ||
+  bool kill_running = why == Stop::Signal || why == Stop::Pipe || is_failure(why) ||
                       (why == Stop::Halt && cfg_.halt.when == HaltPolicy::When::Now);
   // Jobs waiting for another attempt will not get it: report them with their last result.
   while (!retry_queue_.empty()) {
@@ -899,15 +926,25 @@ void Engine::stop(Stop why) {
       if (j && j->pid > 0 && !j->exited) terminate_group(j->pid);
 }
 
+void Engine::fail(Stop why, std::string message) {
+  if (error_.empty()) error_ = std::move(message);
+  stop(why);
+}
+
+void Engine::spill_failed(std::error_code ec) {
+  fail(Stop::SpillError, "held output: cannot write it to a temporary file in " + spill_.where() + ": " +
+                             ec.message() + " (set TMPDIR to a writable directory with room)");
+}
+
 int Engine::exit_status() const {
-  if (stop_ == Stop::Signal || stop_ == Stop::InputError || stop_ == Stop::OutputError) return 255;
+  if (stop_ == Stop::Signal || is_failure(stop_)) return 255;
   if (stop_ == Stop::Pipe) return 128 + SIGPIPE;
   if (halt_status_ >= 0) return halt_status_;
   if (counted_failures_ > 100) return 101;
   return static_cast<int>(counted_failures_);
 }
 
-void Engine::open_results(Job& job) {
+std::string Engine::open_results(Job& job) {
   // GNU parallel's layout: DIR/1/<value 1>/2/<value 2>/{stdout,stderr,seq}, "/" in a value
   // written as "\_" and "\" as "\\". A named (batch) job uses DIR/<name>/.
   std::string dir = cfg_.results_dir;
@@ -938,19 +975,29 @@ void Engine::open_results(Job& job) {
     for (const auto& rec : job.spec.input.records)
       for (const auto& v : rec) dir += "/" + std::to_string(n++) + "/" + escape(v);
   }
-  if (auto ec = platform::make_dirs(dir)) {
-    spdlog::error("--results: cannot create {}: {}", dir, ec.message());
-    return;
-  }
+  if (auto ec = platform::make_dirs(dir)) return "--results: cannot create " + dir + ": " + ec.message();
   const char* names[2] = {"/stdout", "/stderr"};
   for (int s = 0; s < 2; ++s) {
     std::error_code ec;
     job.results[s] = platform::open_write(dir + names[s], false, ec);
-    if (ec) spdlog::error("--results: cannot write {}{}: {}", dir, names[s], ec.message());
+    if (ec) {
+      close_results(job);
+      return "--results: cannot write " + dir + names[s] + ": " + ec.message();
+    }
   }
   std::error_code ec;
   auto seq = platform::open_write(dir + "/seq", false, ec);
-  if (!ec) platform::write_all(seq.get(), std::to_string(job.spec.input.seq));
+  if (!ec) ec = platform::write_all(seq.get(), std::to_string(job.spec.input.seq));
+  if (ec) {
+    close_results(job);
+    return "--results: cannot write " + dir + "/seq: " + ec.message();
+  }
+  job.results_dir = std::move(dir);
+  return {};
+}
+
+std::string Engine::results_path(const Job& job, int stream) const {
+  return job.results_dir + (stream == 0 ? "/stdout" : "/stderr");
 }
 
 void Engine::close_results(Job& job) {
@@ -980,48 +1027,55 @@ int Engine::run() {
   progress_active_ = (cfg_.progress || cfg_.eta || cfg_.bar) && !cfg_.dry_run && platform::is_tty(2);
   std::vector<platform::Ready> ready;
   for (;;) {
-    start_jobs();
-    // --round-robin: jobs waiting for a chunk take what new jobs did not (new jobs come first).
-    bool waiting = false;
-    for (std::size_t s = 1; s <= jobs_.size(); ++s) {
-      if (jobs_[s - 1] && jobs_[s - 1]->feed_waiting) on_feed(s);
-      if (jobs_[s - 1] && jobs_[s - 1]->feed_waiting) waiting = true;
-    }
-    if (waiting) start_jobs();  // watch the input for them
-    if (running_ == 0 && retry_queue_.empty() && (stop_ != Stop::None || source_done_)) break;
-    ready.clear();
-    double now = platform::monotonic_now();
-    loop_.wait(ready, next_timeout(now));
-    for (const auto& r : ready) {
-      if (r.token == kTokenSignals) {
-        on_signals();
-      } else if (r.token == kTokenLauncher) {
-        on_exits();
-      } else if (r.token == kTokenInput) {
-        if (input_watched_) {
-          loop_.remove(input_fd_);
-          input_watched_ = false;
-        }
-        try {
-          source_.on_readable();
-        } catch (const InputError& e) {
-          input_error_ = e.what();
-          stop(Stop::InputError);
-        }
-      } else if (r.token >= kTokenFeedBase) {
-        on_feed(static_cast<std::size_t>(r.token - kTokenFeedBase));
-      } else if (r.token >= kTokenJobBase) {
-        std::uint64_t k = r.token - kTokenJobBase;
-        on_stream(static_cast<std::size_t>(k / 2), static_cast<int>(k % 2));
+    // Nothing may leave this loop by an exception while a child is unreaped: whatever throws in
+    // one turn becomes the run's stop reason, and the loop goes on ending and reaping the jobs.
+    try {
+      start_jobs();
+      // --round-robin: jobs waiting for a chunk take what new jobs did not (new jobs come first).
+      bool waiting = false;
+      for (std::size_t s = 1; s <= jobs_.size(); ++s) {
+        if (jobs_[s - 1] && jobs_[s - 1]->feed_waiting) on_feed(s);
+        if (jobs_[s - 1] && jobs_[s - 1]->feed_waiting) waiting = true;
       }
+      if (waiting) start_jobs();  // watch the input for them
+      if (running_ == 0 && retry_queue_.empty() && (stop_ != Stop::None || source_done_)) break;
+      ready.clear();
+      double now = platform::monotonic_now();
+      loop_.wait(ready, next_timeout(now));
+      for (const auto& r : ready) {
+        if (r.token == kTokenSignals) {
+          on_signals();
+        } else if (r.token == kTokenLauncher) {
+          on_exits();
+        } else if (r.token == kTokenInput) {
+          if (input_watched_) {
+            loop_.remove(input_fd_);
+            input_watched_ = false;
+          }
+          try {
+            source_.on_readable();
+          } catch (const InputError& e) {
+            fail(Stop::InputError, e.what());
+          }
+        } else if (r.token >= kTokenFeedBase) {
+          on_feed(static_cast<std::size_t>(r.token - kTokenFeedBase));
+        } else if (r.token >= kTokenJobBase) {
+          std::uint64_t k = r.token - kTokenJobBase;
+          on_stream(static_cast<std::size_t>(k / 2), static_cast<int>(k % 2));
+        }
+      }
+      if (pending_child_) {
+        pending_child_ = false;
+        on_exits();
+      }
+      double after = platform::monotonic_now();
+      on_timers(after);
+      draw_progress(after);
+    } catch (const InputError& e) {
+      fail(Stop::InputError, e.what());
+    } catch (const std::exception& e) {
+      fail(Stop::Error, e.what());
     }
-    if (pending_child_) {
-      pending_child_ = false;
-      on_exits();
-    }
-    double after = platform::monotonic_now();
-    on_timers(after);
-    draw_progress(after);
   }
   draw_progress(platform::monotonic_now(), true);
   // Anything still being terminated (leftover descendants): no orphans outlive the run.
@@ -1032,8 +1086,6 @@ int Engine::run() {
     emit(*it->second);
     finished_.erase(it);
   }
-  if (!input_error_.empty()) spdlog::error("{}", input_error_);
-  if (!output_error_.empty()) spdlog::error("{}", output_error_);
   summary_.end = platform::wall_now();
   summary_.wall_s = platform::monotonic_now() - t0;
   summary_.exit_status = exit_status();
@@ -1046,8 +1098,17 @@ int Engine::run() {
     case Stop::Pipe: summary_.stop_reason = "stdout closed"; break;
     case Stop::InputError: summary_.stop_reason = "input error"; break;
     case Stop::OutputError: summary_.stop_reason = "output error"; break;
+    case Stop::SpillError: summary_.stop_reason = "spill error"; break;
+    case Stop::ReportError: summary_.stop_reason = "report error"; break;
+    case Stop::LaunchError: summary_.stop_reason = "launch error"; break;
+    case Stop::Error: summary_.stop_reason = "error"; break;
   }
-  reports_.finish(summary_);
+  if (std::string err = reports_.finish(summary_); !err.empty()) {
+    if (error_.empty()) error_ = std::move(err);
+    summary_.exit_status = 255;
+  }
+  // One line: the first failure, naming the path (or input) and the cause.
+  if (!error_.empty()) spdlog::error("{}", error_);
   return summary_.exit_status;
 }
 
