@@ -500,7 +500,9 @@ void Engine::deliver(Job& job, int stream, std::string_view data) {
     if (auto ec = platform::write_all(job.results[stream].get(), data)) {
       // A --results file that lost bytes: the run stops (the file is left as far as it got).
       job.results[stream].reset();
-      fail(Stop::ReportError, "--results: cannot write " + results_path(job, stream) + ": " + ec.message());
+      std::string msg = "--results: cannot write " + results_path(job, stream) + ": " + ec.message();
+      if (!error_.empty()) spdlog::warn("{}", msg);  // after the first failure: each lost file named
+      fail(Stop::ReportError, std::move(msg));
     }
   }
   const int fd = stream + 1;

@@ -77,7 +77,7 @@ report_case() {
   check_le "$label: stops within seconds" 20 "$(elapsed "$t0")" s
   no_survivor "$m" "$label: no job left running"
   check_match "$label: one line naming the file" "^poolrun: error: .*$path.*(No space left on device|Read-only file system)\$" "$ERR"
-  check "$label: one error line" 1 "$(grep -c 'error' "$T/err")"
+  check "$label: one error line" 1 "$(grep -c '^poolrun: error' "$T/err")"
 }
 report_case "jsonl /dev/full" /dev/full --jsonl /dev/full
 # The joblog's header is written before the first job: nothing runs.
@@ -92,13 +92,12 @@ check "json /dev/full: the output is there" "$(printf '1\n2')" "$OUT"
 check "json /dev/full: one line naming the file" "poolrun: error: /dev/full: cannot write report: No space left on device" "$ERR"
 
 if small_fs "$T/fullres"; then
-  report_case "results on a full disk" "$T/fullres/r" --results "$T/fullres/r"
-  # What the files that did get written hold is whole and exact, never silently cut.
+  report_case "results on a full disk" "$T/fullres/r" --results "$T/fullres/r" --jsonl "$T/res.jsonl"
+  # A file of a job that ran to its end is whole, or named on stderr: never silently cut.
   bad=0
-  for f in "$T"/fullres/r/1/*/stdout; do
-    v=$(basename "$(dirname "$f")")
-    [ "$v" = 0 ] && continue
-    [ "$(wc -c <"$f")" = $((3000 + ${#v} + 1)) ] || [ -n "$(grep -F "$f" "$T/err")" ] || bad=$((bad + 1))
+  for v in $(jq -r 'select(.seq and .signal == 0) | .items[0]' "$T/res.jsonl"); do
+    f=$T/fullres/r/1/$v/stdout
+    [ "$(wc -c <"$f")" = $((3000 + ${#v} + 1)) ] || grep -qF "$f:" "$T/err" || bad=$((bad + 1))
   done
   check "results on a full disk: no file cut short but the one named" 0 "$bad"
 
