@@ -52,11 +52,7 @@ int batch_main(const std::vector<std::string>& args) {
     return fail(std::string("batch: ") + e.what());
   }
   setup_logging(opts.verbose, opts.quiet);
-  try {
-    return poolrun::app::run_batch(opts, args);
-  } catch (const std::exception& e) {
-    return fail(e.what());
-  }
+  return poolrun::app::run_batch(opts, args);  // errors: main's catch
 }
 
 /// `poolrun bench ...`: times a workload over worker counts and executors (app/bench_cmd.h).
@@ -76,11 +72,7 @@ int bench_main(const std::vector<std::string>& args) {
     return fail(std::string("bench: ") + e.what());
   }
   setup_logging(opts.verbose, opts.quiet);
-  try {
-    return poolrun::app::run_bench(opts, args);
-  } catch (const std::exception& e) {
-    return fail(e.what());
-  }
+  return poolrun::app::run_bench(opts, args);  // errors: main's catch
 }
 
 /// Parses the main job's options from poolrun's argv into `run_opts` (its `rest` gets the command
@@ -121,14 +113,8 @@ int parse_main_options(const std::vector<std::string>& args, poolrun::app::RunOp
   return -1;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  poolrun::platform::ensure_stdio_open();
-  // Built-in entry points first: the spawn start method execs poolrun to run one.
-  poolrun::platform::register_builtin(poolrun::platform::kBenchWorkerEntry, &poolrun::platform::run_builtin_worker);
-  poolrun::platform::run_builtin_if_asked(argc, argv);
-  std::vector<std::string> args(argv, argv + argc);
+/// Every subcommand but the built-in entry points. Errors are thrown to main.
+int dispatch(const std::vector<std::string>& args) {
   if (args.size() >= 2 && args[1] == "batch") return batch_main(args);
   if (args.size() >= 2 && args[1] == "report") return poolrun::app::report_main(args);
   if (args.size() >= 2 && args[1] == "bench") return bench_main(args);
@@ -141,12 +127,21 @@ int main(int argc, char** argv) {
     return status;
   }
   setup_logging(run_opts.verbose, run_opts.quiet);
+  return poolrun::app::run_main(run_opts, args);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  poolrun::platform::ensure_stdio_open();
+  // Built-in entry points first: the spawn start method execs poolrun to run one.
+  poolrun::platform::register_builtin(poolrun::platform::kBenchWorkerEntry, &poolrun::platform::run_builtin_worker);
+  poolrun::platform::run_builtin_if_asked(argc, argv);
+  // The one catch: errors before any job runs (usage, unreadable inputs, report files that cannot
+  // be opened). Once jobs run, the engines turn every failure into a stop reason and return 255
+  // themselves, after reaping every child: nothing they start is left behind by a throw.
   try {
-    return poolrun::app::run_main(run_opts, args);
-  } catch (const poolrun::UsageError& e) {
-    return fail(e.what());
-  } catch (const poolrun::InputError& e) {
-    return fail(e.what());
+    return dispatch(std::vector<std::string>(argv, argv + argc));
   } catch (const std::exception& e) {
     return fail(e.what());
   }

@@ -135,6 +135,44 @@ UniqueFd open_write(const std::string& path, bool append, std::error_code& ec) {
   return UniqueFd(fd);
 }
 
+std::error_code trim_partial_line(int fd, std::uint64_t& dropped) {
+  dropped = 0;
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return errc(errno);
+  if (!S_ISREG(st.st_mode) || st.st_size == 0) return {};
+  // Scan back from the end for the last newline, a block at a time.
+  char buf[4096];
+  off_t end = st.st_size;
+  while (end > 0) {
+    off_t from = std::max<off_t>(0, end - static_cast<off_t>(sizeof buf));
+    ssize_t n = ::pread(fd, buf, static_cast<std::size_t>(end - from), from);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errc(errno);
+    }
+    if (n == 0) break;
+    for (ssize_t i = n - 1; i >= 0; --i) {
+      if (buf[i] != '\n') continue;
+      off_t keep = from + i + 1;
+      if (keep == st.st_size) return {};
+      if (::ftruncate(fd, keep) != 0) return errc(errno);
+      dropped = static_cast<std::uint64_t>(st.st_size - keep);
+      return {};
+    }
+    end = from;
+  }
+  if (::ftruncate(fd, 0) != 0) return errc(errno);  // not one whole line
+  dropped = static_cast<std::uint64_t>(st.st_size);
+  return {};
+}
+
+UniqueFd open_read_write(const std::string& path, bool append, std::error_code& ec) {
+  int flags = O_RDWR | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC);
+  int fd = ::open(path.c_str(), flags, 0644);
+  if (fd < 0) ec = errc(errno);
+  return UniqueFd(fd);
+}
+
 bool is_regular_file(int fd) {
   struct stat st;
   return ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);

@@ -1,6 +1,7 @@
 // File descriptors: one owner per fd, close-on-exec from birth.
 #pragma once
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -91,6 +92,15 @@ UniqueFd open_read(const std::string& path, std::error_code& ec);
 /// Opens (creating, mode 0644 before umask) a file for writing, close-on-exec; truncates unless
 /// `append`. Returns an invalid fd and sets `ec` on failure.
 UniqueFd open_write(const std::string& path, bool append, std::error_code& ec);
+
+/// For a regular file open for writing: cuts off a last line that lacks its '\n' (what an
+/// interrupted or failed write leaves), so appends start on a line of their own. Sets `dropped`
+/// to the bytes cut (0 when the file is empty, not regular, or ends with '\n'). Returns the
+/// fstat/pread/ftruncate error.
+std::error_code trim_partial_line(int fd, std::uint64_t& dropped);
+
+/// As open_write, but open for reading too (O_RDWR), so trim_partial_line() can look at the end.
+UniqueFd open_read_write(const std::string& path, bool append, std::error_code& ec);
 
 /// True if `fd` is a regular file (reads never wait for a writer; epoll cannot watch it).
 bool is_regular_file(int fd);

@@ -3,30 +3,39 @@
 #include <errno.h>
 #include <unistd.h>
 
+#include <cstdlib>
+#include <string>
 #include <vector>
 
 namespace poolrun::platform {
 
-std::uint64_t SpillFile::append(std::string_view data) {
+std::error_code SpillFile::append(std::string_view data, std::uint64_t& at) {
   if (!fd_) {
     std::error_code ec;
     fd_ = dir_.make_file(ec);
-    if (ec) throw std::system_error(ec, "cannot create a spill file for held output");
+    if (ec) return ec;
   }
-  std::uint64_t at = end_;
+  at = end_;
   std::size_t done = 0;
   while (done < data.size()) {
     ssize_t n = ::pwrite(fd_.get(), data.data() + done, data.size() - done,
                          static_cast<off_t>(at + done));
     if (n < 0) {
       if (errno == EINTR) continue;
-      throw std::system_error(errno, std::system_category(), "writing held output to the spill file");
+      // A partial write is not counted: the next append writes over it.
+      return {errno, std::system_category()};
     }
     done += static_cast<std::size_t>(n);
   }
   end_ += data.size();
   live_ += data.size();
-  return at;
+  return {};
+}
+
+std::string SpillFile::where() const {
+  if (!dir_.path().empty()) return dir_.path();
+  const char* base = ::getenv("TMPDIR");
+  return base && *base ? base : "/tmp";
 }
 
 std::error_code SpillFile::copy_to(std::uint64_t offset, std::uint64_t len, const Sink& sink) {

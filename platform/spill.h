@@ -2,6 +2,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <string_view>
 #include <system_error>
 
@@ -17,8 +18,13 @@ class SpillFile {
  public:
   explicit SpillFile(PrivateTempDir& dir) : dir_(dir) {}
 
-  /// Appends `data`; returns its offset. Throws std::system_error when the disk write fails.
-  std::uint64_t append(std::string_view data);
+  /// Appends `data` and sets `at` to its offset. Returns the error when the file cannot be made
+  /// (e.g. TMPDIR missing) or the disk write fails (ENOSPC); then nothing counts as appended and
+  /// the caller still owns the bytes. Never throws.
+  std::error_code append(std::string_view data, std::uint64_t& at);
+
+  /// The directory the file is (or would be) in, for error messages: $TMPDIR or /tmp.
+  std::string where() const;
 
   /// Where copied bytes go; returns the write error, if any.
   using Sink = std::function<std::error_code(std::string_view)>;

@@ -155,10 +155,12 @@ class MapPool final : Supervisor::Policy {
   double next_deadline(double now) const override;
   // Termination, output.
   void stop(Stop why);
+  void fail(Stop why, std::string message);
+  void on_failure(Stop why, const std::string& message) override { fail(why, message); }
   void write_out(HeldOutput& h);
   json chunk_json(const Chunk& c) const;
   void report_chunk(const Chunk& c);
-  void finish_reports(double wall_s, double start, double end, int status);
+  std::string finish_reports(double wall_s, double start, double end, int status);
   int exit_status() const;
   bool work_left() const { return pending_ || !retry_.empty() || !input_eof_; }
 
@@ -564,7 +566,9 @@ void MapPool::attribute(Worker& w, std::string_view data) {
     }
     Chunk* c = w.inflight.front();
     std::size_t n = w.counter.advance(data, c->need);
-    c->out.append(data.substr(0, n));
+    if (auto ec = c->out.append(data.substr(0, n)))
+      fail(Stop::SpillError, "held output: cannot write it to a temporary file in " + spill_.where() + ": " +
+                                 ec.message() + " (set TMPDIR to a writable directory with room)");
     c->bytes_out += n;
     data.remove_prefix(n);
     if (c->need > 0) continue;
@@ -753,9 +757,15 @@ void MapPool::on_interrupt(int sig) {
   stop(Stop::Signal);
 }
 
+void MapPool::fail(Stop why, std::string message) {
+  if (error_.empty()) error_ = std::move(message);
+  stop(why);
+}
+
 void MapPool::stop(Stop why) {
   if (stop_ == Stop::Signal) return;
-  if (stop_ != Stop::None && why != Stop::Signal) return;
+  // A failure of poolrun's own overrides a closed stdout: the exit status must show it.
+  if (stop_ != Stop::None && why != Stop::Signal && !(is_failure(why) && stop_ == Stop::Pipe)) return;
   stop_ = why;
   if (input_watched_) {
     sup_.loop().remove(input_fd_);
@@ -853,14 +863,17 @@ void MapPool::report_chunk(const Chunk& c) {
   json j = chunk_json(c);
   if (jsonl_) {
     std::string line = j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
-    if (auto ec = platform::write_all(jsonl_.get(), line))
-      spdlog::error("{}: cannot write report: {}", rc_.jsonl_path, ec.message());
+    if (auto ec = platform::write_all(jsonl_.get(), line)) {
+      jsonl_.reset();  // said once
+      fail(Stop::ReportError, rc_.jsonl_path + ": cannot write report: " + ec.message());
+    }
   }
   if (!rc_.json_path.empty()) kept_.push_back(std::move(j));
 }
 
-void MapPool::finish_reports(double wall_s, double start, double end, int status) {
-  if (!jsonl_ && rc_.json_path.empty()) return;
+std::string MapPool::finish_reports(double wall_s, double start, double end, int status) {
+  std::string err;
+  if (!jsonl_ && rc_.json_path.empty()) return err;
   json s = {{"chunks", done_chunks_ + failed_chunks_},
             {"succeeded", done_chunks_},
             {"failed", failed_chunks_},
@@ -880,7 +893,7 @@ void MapPool::finish_reports(double wall_s, double start, double end, int status
   if (stop_ != Stop::None) s["stop_reason"] = stop_reason_name(stop_);
   if (jsonl_) {
     std::string line = json{{"summary", s}}.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
-    platform::write_all(jsonl_.get(), line);
+    if (auto ec = platform::write_all(jsonl_.get(), line)) err = rc_.jsonl_path + ": cannot write report: " + ec.message();
   }
   if (!rc_.json_path.empty()) {
     json config = {{"command", rc_.command},
@@ -898,8 +911,9 @@ void MapPool::finish_reports(double wall_s, double start, double end, int status
     std::error_code ec;
     auto fd = platform::open_write(rc_.json_path, false, ec);
     if (!ec) ec = platform::write_all(fd.get(), doc.dump(2, ' ', false, json::error_handler_t::replace) + "\n");
-    if (ec) spdlog::error("{}: cannot write report: {}", rc_.json_path, ec.message());
+    if (ec && err.empty()) err = rc_.json_path + ": cannot write report: " + ec.message();
   }
+  return err;
 }
 
 int MapPool::exit_status() const { return run_exit_status(stop_, -1, failed_chunks_ + worker_failures_); }
@@ -939,10 +953,13 @@ int MapPool::run() {
   double t0 = platform::monotonic_now(), start_wall = platform::wall_now();
   sup_.run(*this);
   release();
-  if (!error_.empty()) spdlog::error("{}", error_);
   double wall = platform::monotonic_now() - t0;
   int status = exit_status();
-  finish_reports(wall, start_wall, platform::wall_now(), status);
+  if (std::string err = finish_reports(wall, start_wall, platform::wall_now(), status); !err.empty()) {
+    if (error_.empty()) error_ = std::move(err);
+    status = 255;
+  }
+  if (!error_.empty()) spdlog::error("{}", error_);
   return status;
 }
 

@@ -14,6 +14,7 @@ std::map<std::size_t, JoblogEntry> parse_joblog(std::string_view text) {
   std::size_t pos = 0;
   while (pos < text.size()) {
     std::size_t nl = text.find('\n', pos);
+    if (nl == std::string_view::npos) break;  // a row cut short: not a job done
     std::string_view line = text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
     pos = nl == std::string_view::npos ? text.size() : nl + 1;
     std::vector<std::string_view> cols;
@@ -33,10 +34,17 @@ std::map<std::size_t, JoblogEntry> parse_joblog(std::string_view text) {
     e.seq = static_cast<std::size_t>(s);
     e.exitval = std::atoi(exitval.c_str());
     e.signal = std::atoi(sig.c_str());
-    e.command = std::string(line.substr(start));
+    e.command = joblog_command(line.substr(start));
     out[e.seq] = std::move(e);
   }
   return out;
+}
+
+std::string joblog_command(std::string_view column) {
+  std::string cmd(column);
+  for (char& ch : cmd)
+    if (ch == '\0') ch = '\n';
+  return cmd;
 }
 
 std::map<std::size_t, JoblogEntry> read_joblog(const std::string& path) {

@@ -19,8 +19,15 @@ struct JoblogEntry {
 };
 
 /// Parses joblog text: the header line and malformed lines are skipped; when a seq appears more
-/// than once the last row wins (a later run's result). Returns seq -> entry.
+/// than once the last row wins (a later run's result). A last line without its '\n' is a row cut
+/// short (a full disk, a kill): skipped, so its job counts as not run (Reports cuts it off before
+/// appending). The command column is decoded with joblog_command(). Returns seq -> entry.
 std::map<std::size_t, JoblogEntry> parse_joblog(std::string_view text);
+
+/// The command a joblog's last column holds, exactly as it ran: NUL bytes back to '\n' (GNU
+/// parallel's print_joblog writes '\n' as NUL, and its --retry-failed reads it back the same way);
+/// tabs are in the column as they are. The inverse of Reports::joblog_column().
+std::string joblog_command(std::string_view column);
 
 /// Reads and parses the joblog at `path`; a missing file is an empty log. Throws InputError when
 /// it exists but cannot be read.

@@ -2,7 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <cerrno>
+
 #include <nlohmann/json.hpp>
+
+#include <spdlog/spdlog.h>
 
 #include "core/errors.h"
 
@@ -93,9 +97,16 @@ json config_to_json(const RunConfig& c) {
 }
 
 /// "-" is poolrun's stdout (as GNU parallel's --joblog -); anything else a file.
-platform::UniqueFd open_report(const std::string& path, bool append) {
+/// `readable`: open read-write (the joblog, whose end trim_partial_line reads).
+platform::UniqueFd open_report(const std::string& path, bool append, bool readable = false) {
   std::error_code ec;
-  auto fd = path == "-" ? platform::dup_cloexec(1, ec) : platform::open_write(path, append, ec);
+  auto fd = path == "-" ? platform::dup_cloexec(1, ec)
+            : readable  ? platform::open_read_write(path, append, ec)
+                        : platform::open_write(path, append, ec);
+  if (readable && ec.value() == EACCES) {  // a file we may write but not read: no repair, then
+    ec.clear();
+    fd = platform::open_write(path, append, ec);
+  }
   if (ec) throw InputError(path + ": cannot open report file: " + ec.message());
   return fd;
 }
@@ -107,6 +118,27 @@ void write_or_throw(int fd, const std::string& text, const std::string& path) {
 
 }  // namespace
 
+std::string Reports::write(platform::UniqueFd& fd, std::string_view text, const std::string& path) {
+  if (!fd) return {};  // failed before: said once
+  auto ec = platform::write_all(fd.get(), text);
+  if (!ec) return {};
+  if (&fd == &joblog_) {
+    // A row cut short would be read back as a job done (and the next row glued onto it): keep
+    // whole rows only, so --resume runs the job again.
+    std::uint64_t dropped = 0;
+    platform::trim_partial_line(fd.get(), dropped);
+  }
+  fd.reset();
+  return path + ": cannot write report: " + ec.message();
+}
+
+std::string Reports::joblog_column(std::string_view command) {
+  std::string cmd(command);
+  for (char& ch : cmd)
+    if (ch == '\n') ch = '\0';
+  return cmd;
+}
+
 std::string config_json(const RunConfig& cfg) { return dump(config_to_json(cfg)); }
 
 std::string Reports::job_json(const JobRecord& rec) { return dump(job_to_json(rec)); }
@@ -116,7 +148,15 @@ Reports::Reports(const RunConfig& cfg) : cfg_(cfg), keep_(!cfg.json_path.empty()
   if (keep_) json_ = open_report(cfg.json_path, false);
   if (!cfg.jsonl_path.empty()) jsonl_ = open_report(cfg.jsonl_path, false);
   if (!cfg.joblog_path.empty()) {
-    joblog_ = open_report(cfg.joblog_path, cfg.joblog_append);
+    joblog_ = open_report(cfg.joblog_path, cfg.joblog_append, true);
+    if (cfg.joblog_append) {
+      std::uint64_t dropped = 0;
+      if (auto ec = platform::trim_partial_line(joblog_.get(), dropped))
+        throw InputError(cfg.joblog_path + ": cannot repair the joblog's partial last line: " + ec.message());
+      if (dropped)
+        spdlog::warn("{}: dropped a partial last line ({} bytes, a write cut short); its job counts as not run",
+                     cfg.joblog_path, dropped);
+    }
     // GNU parallel writes the header only into a new or emptied log.
     bool write_header = !cfg.joblog_append || platform::is_regular_file(joblog_.get());
     if (write_header && cfg.joblog_append) {
@@ -131,30 +171,29 @@ Reports::Reports(const RunConfig& cfg) : cfg_(cfg), keep_(!cfg.json_path.empty()
   }
 }
 
-void Reports::job_done(const JobRecord& rec) {
-  if (jsonl_) write_or_throw(jsonl_.get(), dump(job_to_json(rec)) + "\n", cfg_.jsonl_path);
+std::string Reports::job_done(const JobRecord& rec) {
+  std::string err;
+  if (jsonl_) err = write(jsonl_, dump(job_to_json(rec)) + "\n", cfg_.jsonl_path);
   if (joblog_) {
     // GNU parallel: a timed-out job logs Exitval -1 and Signal 15 (it was sent SIGTERM).
     // A job ended by a signal logs Exitval 0 and the signal, as GNU parallel's $? decoding.
     int exitval = rec.timed_out ? -1 : (rec.signal ? 0 : rec.exit_code);
     int sig = rec.timed_out ? 15 : rec.signal;
-    std::string cmd = rec.command;
-    for (char& ch : cmd)
-      if (ch == '\n' || ch == '\t') ch = ' ';
-    write_or_throw(joblog_.get(),
-                   fmt::format("{}\t:\t{:.3f}\t{:9.3f}\t{}\t{}\t{}\t{}\t{}\n", rec.seq, rec.start,
-                               rec.duration_s, rec.stdin_bytes.value_or(0), rec.stdout_bytes, exitval,
-                               sig, cmd),
-                   cfg_.joblog_path);
+    std::string e = write(joblog_,
+                          fmt::format("{}\t:\t{:.3f}\t{:9.3f}\t{}\t{}\t{}\t{}\t{}\n", rec.seq, rec.start,
+                                      rec.duration_s, rec.stdin_bytes.value_or(0), rec.stdout_bytes,
+                                      exitval, sig, joblog_column(rec.command)),
+                          cfg_.joblog_path);
+    if (err.empty()) err = std::move(e);
   }
   if (keep_) kept_.push_back(rec);
+  return err;
 }
 
-void Reports::finish(const RunSummary& summary) {
-  if (jsonl_)
-    write_or_throw(jsonl_.get(), dump(json{{"summary", summary_to_json(summary)}}) + "\n",
-                   cfg_.jsonl_path);
-  if (keep_) {
+std::string Reports::finish(const RunSummary& summary) {
+  std::string err;
+  if (jsonl_) err = write(jsonl_, dump(json{{"summary", summary_to_json(summary)}}) + "\n", cfg_.jsonl_path);
+  if (keep_ && json_) {
     json jobs = json::array();
     for (const auto& r : kept_) jobs.push_back(job_to_json(r));
     json doc = {{"tool", "poolrun"},
@@ -163,8 +202,10 @@ void Reports::finish(const RunSummary& summary) {
                 {"config", config_to_json(cfg_)},
                 {"summary", summary_to_json(summary)},
                 {"jobs", std::move(jobs)}};
-    write_or_throw(json_.get(), dump(doc, 2) + "\n", cfg_.json_path);
+    std::string e = write(json_, dump(doc, 2) + "\n", cfg_.json_path);
+    if (err.empty()) err = std::move(e);
   }
+  return err;
 }
 
 }  // namespace poolrun::core

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/run/config.h"
@@ -47,16 +48,29 @@ struct RunSummary {
 };
 
 /// Opens the report files named in the config (throws InputError naming the file when it cannot)
-/// and writes each job as it ends. Not thread-safe.
+/// and writes each job as it ends. Not thread-safe. Once jobs run nothing here throws (but
+/// std::bad_alloc): a write that fails is returned as a message for the engine's stop reason.
 class Reports {
  public:
+  /// Opens the files. A --joblog opened to append to (--resume, --joblog +FILE) whose last line
+  /// lacks its newline (a write cut short by a full disk or a kill) has that partial line cut
+  /// off first, with a warning, so the next row starts a line of its own. Throws InputError
+  /// naming the file when a file cannot be opened or repaired.
   explicit Reports(const RunConfig& cfg);
 
   /// Records one job: a --jsonl line (flushed), a --joblog line (flushed); keeps it for --json.
-  void job_done(const JobRecord& rec);
+  /// Returns "" or, for the first write that fails, "PATH: cannot write report: CAUSE"; that file
+  /// is written no more (a joblog is cut back to its last whole line).
+  std::string job_done(const JobRecord& rec);
 
-  /// Writes the --jsonl summary line and the --json document. Throws InputError on write errors.
-  void finish(const RunSummary& summary);
+  /// Writes the --jsonl summary line and the --json document. Returns "" or the first failure,
+  /// as job_done().
+  std::string finish(const RunSummary& summary);
+
+  /// A command as the joblog's last column holds it: as GNU parallel's print_joblog, each '\n'
+  /// becomes a NUL byte (a row is one line); tabs stay (the column is the rest of the line).
+  /// Reversible: a command never holds a NUL. joblog_command() (joblog.h) undoes it.
+  static std::string joblog_column(std::string_view command);
 
   /// The job record as JSON text (one line), as in --jsonl.
   static std::string job_json(const JobRecord& rec);
@@ -65,6 +79,7 @@ class Reports {
   const RunConfig& cfg_;
   platform::UniqueFd jsonl_, joblog_;
   platform::UniqueFd json_;  ///< --json: opened (and emptied) before the first job, written at the end
+  std::string write(platform::UniqueFd& fd, std::string_view text, const std::string& path);
   bool keep_ = false;
   std::vector<JobRecord> kept_;
 };

@@ -65,6 +65,7 @@ struct Job {
   double start_mono = 0, start_wall = 0, end_mono = 0, end_wall = 0;
   UniqueFd pipes[2];      // stdout, stderr read ends
   UniqueFd results[2];    // --results: this job's stdout and stderr files
+  std::string results_dir;  // --results: the directory they are in
   UniqueFd feed;          // --pipe: the write end of the job's stdin pipe, while feeding it
   bool feed_waiting = false;  // --round-robin: fed all it had; waits for the next chunk
   HeldOutput held[2];     // grouped output, or a non-live -k --line-buffer job's output
@@ -147,6 +148,8 @@ class Engine final : Supervisor::Policy {
     return cfg_.output == OutputMode::LineBuffer && (!cfg_.keep_order || job.spec.input.seq == next_print_);
   }
   void write_out(int fd, std::string_view data);
+  void spill_failed(std::error_code ec);
+  std::string results_path(const Job& job, int stream) const;
   void stdout_failed(std::error_code ec);
   void write_held(int fd, HeldOutput& h);
   std::string tag_prefix(const Job& job) const;
@@ -160,13 +163,15 @@ class Engine final : Supervisor::Policy {
   void check_halt(const Job& job);
   // Termination.
   void stop(Stop why);
+  void fail(Stop why, std::string message);
+  void on_failure(Stop why, const std::string& message) override { fail(why, message); }
   void close_stream(Job& job, int stream);
   void watch_pipes(Job& job, std::size_t slot);
   void drain_exited(std::size_t slot);
   void update_percent_timeout(double runtime);
   void draw_progress(double now, bool final = false);
   void clear_progress();
-  void open_results(Job& job);
+  std::string open_results(Job& job);
   void close_results(Job& job);
   int exit_status() const;
 
@@ -202,15 +207,13 @@ class Engine final : Supervisor::Policy {
   bool stdout_closed_ = false;
   bool stdout_at_line_start_ = true;  // the last byte poolrun wrote to stdout was a newline
   int halt_status_ = -1;
-  std::string input_error_;
-  std::string launch_error_;        // no job could be started (Stop::LaunchError)
+  std::string error_;  // the first failure (is_failure(stop_)): one line, naming the path and cause
   bool launch_blocked_ = false;     // a launch was put off: see may_launch()
   std::size_t blocked_running_ = 0; // running_ when it was
   double launch_retry_at_ = 0;      // with none running: monotonic time of the next try
   double launch_retry_delay_ = 0;
   double launch_stuck_since_ = 0;   // with none running: when launches began to fail
   bool launch_warned_ = false;
-  std::string output_error_;  // writing poolrun's stdout failed (not EPIPE)
   RunSummary summary_;
   std::size_t counted_failures_ = 0;  // failures that count in the exit status
   bool progress_active_ = false, progress_drawn_ = false;
@@ -237,8 +240,7 @@ void Engine::start_jobs() {
       try {
         st = source_.next(job->spec);
       } catch (const InputError& e) {
-        input_error_ = e.what();
-        stop(Stop::InputError);
+        fail(Stop::InputError, e.what());
         break;
       }
       if (st == JobSource::Status::End) {
@@ -311,6 +313,17 @@ void Engine::skip(Job& job) {
 
 void Engine::launch(std::unique_ptr<Job> job) {
   const std::size_t slot = job->spec.input.slot;
+  if (!cfg_.results_dir.empty() && !job->deferred) {
+    // Before anything is started: a job whose output could not be kept is not run at all.
+    if (std::string err = open_results(*job); !err.empty()) {
+      free_slots_.push(slot);
+      if (job->attempt > 0) {  // its earlier attempt failed, and is reported as such
+        source_.job_done(job->spec, false);
+        record(*job);
+      }
+      return fail(Stop::ReportError, std::move(err));
+    }
+  }
   Job& j = *job;
   jobs_[slot - 1] = std::move(job);
   const bool resumed = j.deferred;  // its earlier launch was put off: prepared, not an attempt
@@ -337,7 +350,6 @@ void Engine::launch(std::unique_ptr<Job> job) {
       req.stdin_fd = in.read.get();
     }
   }
-  if (!cfg_.results_dir.empty()) open_results(j);
   platform::Pipe p[2];
   if (cfg_.output != OutputMode::Ungroup) {
     for (int s = 0; s < 2; ++s) {
@@ -462,8 +474,7 @@ void Engine::stdout_failed(std::error_code ec) {
   // The reader went away (e.g. `| head -1`): start nothing more, end what runs, exit quietly.
   if (ec.value() == EPIPE) return stop(Stop::Pipe);
   // Anything else (a full disk: ENOSPC, EIO) loses output: said once, exit 255.
-  if (output_error_.empty()) output_error_ = "standard output: " + platform::errno_message(ec.value());
-  stop(Stop::OutputError);
+  fail(Stop::OutputError, "standard output: " + platform::errno_message(ec.value()));
 }
 
 void Engine::write_held(int fd, HeldOutput& h) {
@@ -479,7 +490,15 @@ std::string Engine::tag_prefix(const Job& job) const { return source_.tag(job.sp
 
 void Engine::deliver(Job& job, int stream, std::string_view data) {
   job.bytes[stream] += data.size();
-  if (job.results[stream]) platform::write_all(job.results[stream].get(), data);
+  if (job.results[stream]) {
+    if (auto ec = platform::write_all(job.results[stream].get(), data)) {
+      // A --results file that lost bytes: the run stops (the file is left as far as it got).
+      job.results[stream].reset();
+      std::string msg = "--results: cannot write " + results_path(job, stream) + ": " + ec.message();
+      if (!error_.empty()) spdlog::warn("{}", msg);  // after the first failure: each lost file named
+      fail(Stop::ReportError, std::move(msg));
+    }
+  }
   const int fd = stream + 1;
   std::string tagged;
   if (cfg_.tag || cfg_.tagstring) {
@@ -501,20 +520,20 @@ void Engine::deliver(Job& job, int stream, std::string_view data) {
     }
     std::size_t nl = data.rfind('\n');
     if (nl == std::string_view::npos) {
-      job.partial[stream].append(data);
+      if (auto ec = job.partial[stream].append(data)) spill_failed(ec);
       return;
     }
     if (!job.partial[stream].empty()) {
       // Finish the held start of the line and the rest of it in one go.
-      job.partial[stream].append(data.substr(0, nl + 1));
+      if (auto ec = job.partial[stream].append(data.substr(0, nl + 1))) spill_failed(ec);
       write_held(fd, job.partial[stream]);
     } else {
       write_out(fd, data.substr(0, nl + 1));
     }
-    job.partial[stream].append(data.substr(nl + 1));
+    if (auto ec = job.partial[stream].append(data.substr(nl + 1))) spill_failed(ec);
     return;
   }
-  job.held[stream].append(data);
+  if (auto ec = job.held[stream].append(data)) spill_failed(ec);
 }
 
 void Engine::on_stream(std::size_t slot, int stream) {
@@ -541,9 +560,8 @@ void Engine::on_feed(std::size_t slot) {
   try {
     st = pump(*job->spec.stdin_feed, job->feed.get(), err);
   } catch (const InputError& e) {  // --round-robin reading the next chunk
-    input_error_ = e.what();
     close_feed(*job);
-    return stop(Stop::InputError);
+    return fail(Stop::InputError, e.what());
   }
   switch (st) {
     case FeedState::Blocked: break;
@@ -631,15 +649,13 @@ bool Engine::launch_deferred(std::size_t slot, bool out_of_fds, std::string why)
   // Nothing of ours runs: the limit is taken by other processes, or fds are too few for even one
   // job. Retry after a growing delay, for a bounded time.
   if (out_of_fds) {
-    launch_error_ = why + " (too few file descriptors to run even one job: raise ulimit -n)";
-    stop(Stop::LaunchError);
+    fail(Stop::LaunchError, why + " (too few file descriptors to run even one job: raise ulimit -n)");
     return true;
   }
   if (launch_stuck_since_ == 0) launch_stuck_since_ = now;
   if (now - launch_stuck_since_ >= kLaunchGiveUp) {
-    launch_error_ = why + " (no job could start for " + std::to_string(static_cast<int>(kLaunchGiveUp)) +
-                    " seconds: the process limit, ulimit -u, leaves no room)";
-    stop(Stop::LaunchError);
+    fail(Stop::LaunchError, why + " (no job could start for " + std::to_string(static_cast<int>(kLaunchGiveUp)) +
+                                " seconds: the process limit, ulimit -u, leaves no room)");
     return true;
   }
   launch_retry_delay_ = std::min(kLaunchRetryMax, launch_retry_delay_ > 0 ? launch_retry_delay_ * 2 : kLaunchRetryFirst);
@@ -653,10 +669,9 @@ bool Engine::may_launch(double now) const {
 }
 
 void Engine::on_launcher_gone(const std::string& why) {
-  if (!launch_error_.empty()) return;
-  launch_error_ = std::string("the ") + sup_.start_method() + " start method can start no more jobs (" + why +
-                  "): ending the run";
-  stop(Stop::LaunchError);
+  if (stop_ == Stop::LaunchError) return;
+  fail(Stop::LaunchError, std::string("the ") + sup_.start_method() + " start method can start no more jobs (" +
+                              why + "): ending the run");
 }
 
 void Engine::on_hangup() {
@@ -866,7 +881,7 @@ void Engine::record(Job& job, const char* status) {
   summary_.user_s += r.user_s;
   summary_.sys_s += r.sys_s;
   source_.job_recorded(r);
-  reports_.job_done(r);
+  if (std::string err = reports_.job_done(r); !err.empty()) fail(Stop::ReportError, std::move(err));
   job.record = std::move(r);
 }
 
@@ -902,12 +917,14 @@ void Engine::check_halt(const Job& job) {
 }
 
 void Engine::stop(Stop why) {
-  if (stop_ == Stop::None || why == Stop::Signal || why == Stop::Pipe) {
-    if (stop_ == Stop::Signal) return;
+  // A signal overrides everything; a failure of poolrun's own overrides a quiet stop (a halt, a
+  // closed stdout), since its exit status must show it; the first failure stays the reason.
+  if (stop_ == Stop::None || why == Stop::Signal || why == Stop::Pipe ||
+      (is_failure(why) && !is_failure(stop_))) {
+    if (stop_ == Stop::Signal || (why == Stop::Pipe && is_failure(stop_))) return;
     stop_ = why;
   }
-  bool kill_running = why == Stop::Signal || why == Stop::Pipe || why == Stop::InputError ||
-                      why == Stop::OutputError || why == Stop::LaunchError ||
+  bool kill_running = why == Stop::Signal || why == Stop::Pipe || is_failure(why) ||
                       (why == Stop::Halt && cfg_.halt.when == HaltPolicy::When::Now);
   // Jobs waiting for another attempt will not get it: report them with their last result.
   while (!retry_queue_.empty()) {
@@ -921,9 +938,19 @@ void Engine::stop(Stop why) {
       if (j && j->pid > 0 && !j->exited) sup_.terminate(j->pid);
 }
 
+void Engine::fail(Stop why, std::string message) {
+  if (error_.empty()) error_ = std::move(message);
+  stop(why);
+}
+
+void Engine::spill_failed(std::error_code ec) {
+  fail(Stop::SpillError, "held output: cannot write it to a temporary file in " + spill_.where() + ": " +
+                             ec.message() + " (set TMPDIR to a writable directory with room)");
+}
+
 int Engine::exit_status() const { return run_exit_status(stop_, halt_status_, counted_failures_); }
 
-void Engine::open_results(Job& job) {
+std::string Engine::open_results(Job& job) {
   // GNU parallel's layout: DIR/1/<value 1>/2/<value 2>/{stdout,stderr,seq}, "/" in a value
   // written as "\_" and "\" as "\\". A named (batch) job uses DIR/<name>/.
   std::string dir = cfg_.results_dir;
@@ -954,19 +981,29 @@ void Engine::open_results(Job& job) {
     for (const auto& rec : job.spec.input.records)
       for (const auto& v : rec) dir += "/" + std::to_string(n++) + "/" + escape(v);
   }
-  if (auto ec = platform::make_dirs(dir)) {
-    spdlog::error("--results: cannot create {}: {}", dir, ec.message());
-    return;
-  }
+  if (auto ec = platform::make_dirs(dir)) return "--results: cannot create " + dir + ": " + ec.message();
   const char* names[2] = {"/stdout", "/stderr"};
   for (int s = 0; s < 2; ++s) {
     std::error_code ec;
     job.results[s] = platform::open_write(dir + names[s], false, ec);
-    if (ec) spdlog::error("--results: cannot write {}{}: {}", dir, names[s], ec.message());
+    if (ec) {
+      close_results(job);
+      return "--results: cannot write " + dir + names[s] + ": " + ec.message();
+    }
   }
   std::error_code ec;
   auto seq = platform::open_write(dir + "/seq", false, ec);
-  if (!ec) platform::write_all(seq.get(), std::to_string(job.spec.input.seq));
+  if (!ec) ec = platform::write_all(seq.get(), std::to_string(job.spec.input.seq));
+  if (ec) {
+    close_results(job);
+    return "--results: cannot write " + dir + "/seq: " + ec.message();
+  }
+  job.results_dir = std::move(dir);
+  return {};
+}
+
+std::string Engine::results_path(const Job& job, int stream) const {
+  return job.results_dir + (stream == 0 ? "/stdout" : "/stderr");
 }
 
 void Engine::close_results(Job& job) {
@@ -994,8 +1031,7 @@ void Engine::on_ready(const platform::Ready& r) {
     try {
       source_.on_readable();
     } catch (const InputError& e) {
-      input_error_ = e.what();
-      stop(Stop::InputError);
+      fail(Stop::InputError, e.what());
     }
   } else if (r.token >= kTokenFeedBase) {
     on_feed(static_cast<std::size_t>(r.token - kTokenFeedBase));
@@ -1024,15 +1060,17 @@ int Engine::run() {
     emit(*it->second);
     finished_.erase(it);
   }
-  if (!input_error_.empty()) spdlog::error("{}", input_error_);
-  if (!launch_error_.empty()) spdlog::error("{}", launch_error_);
-  if (!output_error_.empty()) spdlog::error("{}", output_error_);
   summary_.end = platform::wall_now();
   summary_.wall_s = platform::monotonic_now() - t0;
   summary_.exit_status = exit_status();
   summary_.interrupted = stop_ != Stop::None && stop_ != Stop::Hangup;
   summary_.stop_reason = stop_reason_name(stop_);
-  reports_.finish(summary_);
+  if (std::string err = reports_.finish(summary_); !err.empty()) {
+    if (error_.empty()) error_ = std::move(err);
+    summary_.exit_status = 255;
+  }
+  // One line: the first failure, naming the path (or input) and the cause.
+  if (!error_.empty()) spdlog::error("{}", error_);
   return summary_.exit_status;
 }
 

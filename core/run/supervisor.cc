@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/errors.h"
 #include "platform/fd.h"
 #include "platform/system.h"
 
@@ -23,22 +24,18 @@ const char* stop_reason_name(StopReason why) {
     case StopReason::Pipe: return "stdout closed";
     case StopReason::InputError: return "input error";
     case StopReason::OutputError: return "output error";
-    case StopReason::Setup: return "worker start-up failed";
+    case StopReason::SpillError: return "spill error";
+    case StopReason::ReportError: return "report error";
     case StopReason::LaunchError: return "launch error";
+    case StopReason::Setup: return "worker start-up failed";
+    case StopReason::Error: return "error";
   }
   return "";
 }
 
 int run_exit_status(StopReason why, int halt_status, std::size_t failures) {
-  switch (why) {
-    case StopReason::Signal:
-    case StopReason::InputError:
-    case StopReason::OutputError:
-    case StopReason::Setup:
-    case StopReason::LaunchError: return 255;
-    case StopReason::Pipe: return 128 + SIGPIPE;
-    default: break;
-  }
+  if (why == StopReason::Signal || is_failure(why)) return 255;
+  if (why == StopReason::Pipe) return 128 + SIGPIPE;
   if (halt_status >= 0) return halt_status;
   return failures > 100 ? 101 : static_cast<int>(failures);
 }
@@ -156,25 +153,33 @@ void Supervisor::run(Policy& policy) {
   policy_ = &policy;
   std::vector<platform::Ready> ready;
   for (;;) {
-    policy.step();
-    if (policy.finished()) break;
-    ready.clear();
-    double now = platform::monotonic_now();
-    loop_.wait(ready, timeout_ms_until(earliest(policy.next_deadline(now), terminations_.next_due()), now));
-    for (const auto& r : ready) {
-      if (r.token == kTokenSignals) on_signals();
-      else if (r.token == kTokenLauncher) on_exits();
-      else if (r.token >= kFirstPolicyToken) policy.on_ready(r);
+    // Nothing may leave this loop by an exception while a child is unreaped: whatever throws in
+    // one turn becomes the run's stop reason, and the loop goes on ending and reaping.
+    try {
+      policy.step();
+      if (policy.finished()) break;
+      ready.clear();
+      double now = platform::monotonic_now();
+      loop_.wait(ready, timeout_ms_until(earliest(policy.next_deadline(now), terminations_.next_due()), now));
+      for (const auto& r : ready) {
+        if (r.token == kTokenSignals) on_signals();
+        else if (r.token == kTokenLauncher) on_exits();
+        else if (r.token >= kFirstPolicyToken) policy.on_ready(r);
+      }
+      if (pending_child_) {
+        pending_child_ = false;
+        on_exits();
+      }
+      double after = platform::monotonic_now();
+      policy.on_timers(after);
+      terminations_.advance(after, [&](int pgid) {
+        if (!live_.count(pgid)) guardian_.unwatch(pgid);
+      });
+    } catch (const InputError& e) {
+      policy.on_failure(StopReason::InputError, e.what());
+    } catch (const std::exception& e) {
+      policy.on_failure(StopReason::Error, e.what());
     }
-    if (pending_child_) {
-      pending_child_ = false;
-      on_exits();
-    }
-    double after = platform::monotonic_now();
-    policy.on_timers(after);
-    terminations_.advance(after, [&](int pgid) {
-      if (!live_.count(pgid)) guardian_.unwatch(pgid);
-    });
   }
   // Anything still being ended (leftover descendants): no orphans outlive the run.
   terminations_.kill_all();

@@ -29,14 +29,23 @@ enum class StopReason {
   Halt,         ///< --halt's condition was met
   Signal,       ///< SIGINT or SIGTERM
   Pipe,         ///< poolrun's stdout was closed by its reader (EPIPE)
+  // From here on, a failure of poolrun's own (not a job's): it ends what runs, is said in one
+  // line and gives exit status 255.
   InputError,   ///< an input could not be read
-  OutputError,  ///< poolrun's stdout or a report/results/spill file could not be written
-  Setup,        ///< --map: a worker or its --init could not be started
+  OutputError,  ///< poolrun's stdout could not be written (other than EPIPE)
+  SpillError,   ///< held output could not be spilled to a temporary file
+  ReportError,  ///< a report, joblog or --results file could not be written
   LaunchError,  ///< no job could be started at all (process or fd limit, a dead forkserver)
+  Setup,        ///< --map: a worker or its --init could not be started
+  Error,        ///< anything else that went wrong in poolrun while work ran
 };
 
+/// True for the stops that are failures of poolrun's own (exit status 255).
+inline bool is_failure(StopReason why) { return why >= StopReason::InputError; }
+
 /// The name of a stop in the JSON reports' `stop_reason` field (docs/reports.md): "SIGHUP",
-/// "halt", "signal", "stdout closed", "input error", "output error", "worker start-up failed", "launch error"; "" for None.
+/// "halt", "signal", "stdout closed", "input error", "output error", "spill error", "report
+/// error", "launch error", "worker start-up failed", "error"; "" for None.
 const char* stop_reason_name(StopReason why);
 
 /// poolrun's exit status, as GNU parallel's: 255 after SIGINT/SIGTERM or an error that stopped
@@ -76,6 +85,10 @@ class Supervisor {
     virtual double next_deadline(double now) const = 0;
     /// The launcher can start nothing more (its forkserver died): told once.
     virtual void on_launcher_gone(const std::string& why) {}
+    /// Something the policy called in this turn of the loop threw (`why` InputError for an
+    /// InputError, else Error, with the exception's message). Nothing leaves the loop by an
+    /// exception while a child is unreaped: the policy makes it the run's stop reason.
+    virtual void on_failure(StopReason why, const std::string& message) = 0;
   };
 
   /// Tokens below this are the supervisor's own (signals, the launcher's exit reports).
@@ -92,7 +105,8 @@ class Supervisor {
   void start(bool guard);
 
   /// Runs `policy` until it is finished(); then SIGKILLs any group whose termination sequence is
-  /// still running (nothing outlives the run). Never throws while a child is unreaped.
+  /// still running (nothing outlives the run). Never throws while a child is unreaped: an
+  /// exception from the policy goes back to it as on_failure(), and the loop goes on.
   void run(Policy& policy);
 
   /// The event loop, for the policy's own fds (tokens >= kFirstPolicyToken).

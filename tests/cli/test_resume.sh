@@ -43,6 +43,40 @@ check_rc retry_failed.status 1 $?
 check retry_failed.reran "0 3 3" "$(tr '\n' ' ' < log | sed 's/ $//')"
 check retry_failed.logged "1 2 2" "$(tail -n +2 jl3 | cut -f1 | tr '\n' ' ' | sed 's/ $//')"
 
+# --retry-failed reruns exactly the command that ran, tabs and newlines in its values included:
+# the joblog writes a newline as NUL (as GNU parallel's print_joblog) and a tab as it is.
+tab=$(printf 'a\tb'); nl=$(printf 'c\nd')
+rm -f jl5
+run -j1 --joblog jl5 'printf "%s|" {} >>ran5; exit 1' ::: "$tab" "$nl" 'e  f'
+check_rc retry_exact.first 3 "$RC"
+check retry_exact.joblog_newline_as_nul "printf \"%s|\" 'c"$'\x01'"d' >>ran5; exit 1" \
+  "$(sed -n 3p jl5 | cut -f9- | tr '\0' '\001')"
+check retry_exact.joblog_tab_kept "printf \"%s|\" 'a"$'\t'"b' >>ran5; exit 1" "$(sed -n 2p jl5 | cut -f9-)"
+: >ran5
+run -j1 --joblog jl5 --retry-failed
+check_rc retry_exact.rerun 3 "$RC"
+check retry_exact.same_values "${tab}|${nl}|e  f|" "$(cat ran5)"
+# GNU parallel reads poolrun's joblog the same way: the rerun it makes is the same.
+if command -v parallel >/dev/null; then
+  head -4 jl5 >jl5g
+  : >ran5
+  parallel -j1 --joblog jl5g --retry-failed >/dev/null 2>&1
+  check retry_exact.gnu_reads_it "${tab}|${nl}|e  f|" "$(cat ran5)"
+fi
+
+# A joblog whose last row was cut short (a full disk, a kill): the row's job counts as not run,
+# the partial line is dropped with a warning before anything is appended, and nothing runs twice.
+printf 'Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n1\t:\t1700000000.000\t    0.001\t0\t2\t0\t0\techo 1 >>ran6\n2\t:\t17000' >jl6
+: >ran6
+run -j1 --resume --joblog jl6 'echo {} >>ran6' ::: 1 2 3
+check_rc partial_line.resume 0 "$RC"
+check partial_line.reruns_cut_job "$(printf '2\n3')" "$(cat ran6)"
+check_match partial_line.warns "^poolrun: warning: jl6: dropped a partial last line \(9 bytes" "$ERR"
+check partial_line.whole_rows "1 2 3" "$(tail -n +2 jl6 | cut -f1 | tr '\n' ' ' | sed 's/ $//')"
+run -j1 --resume --joblog jl6 'echo {} >>ran6' ::: 1 2 3 4
+check partial_line.second_resume_runs_only_new "$(printf '2\n3\n4')" "$(cat ran6)"
+check partial_line.second_resume_quiet "" "$ERR"
+
 # Without --joblog these options are a usage error.
 run --resume echo ::: a
 check_rc resume.needs_joblog 255 "$RC"

@@ -66,6 +66,7 @@ struct Recorder : Supervisor::Policy {
     for (int p : pids) sup.terminate(p);
   }
   void on_hangup() override { ++hangups; }
+  void on_failure(poolrun::core::StopReason, const std::string& m) override { FAIL(m); }
   void on_timers(double now) override {
     if (tick) tick(*this, now);
   }
@@ -159,6 +160,7 @@ TEST_CASE("supervisor: a write to a reader that does not read stays deaf to noth
     void on_exit(const ExitStatus&) override {}
     void on_interrupt(int) override { ++interrupts; }
     void on_hangup() override {}
+    void on_failure(poolrun::core::StopReason, const std::string&) override {}
     void on_timers(double) override {}
     double next_deadline(double) const override { return 0; }
   } quiet;
