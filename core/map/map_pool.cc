@@ -148,6 +148,7 @@ class MapPool {
   void on_signals();
   void stop(Stop why);
   void terminate_group(int pgid, bool kill_now = false);
+  void group_ended(int pgid);  // a --termseq sequence is over
   void on_timers(double now);
   int next_timeout(double now) const;
   void write_out(HeldOutput& h);
@@ -634,6 +635,9 @@ void MapPool::on_exits() {
     }
     w->exited = true;
     w->status = e;
+    // A group being ended is ended until it is empty; one whose descendants hold the worker's
+    // stdout is followed so that ending it later never signals a reused id (termination.cc).
+    if (w->out || terminations_.contains(e.pid)) terminations_.reaped(e.pid);
     if (w->out) w->grace_deadline = now + rc_.grace_s;
     maybe_finish(*w);
   }
@@ -646,6 +650,7 @@ void MapPool::maybe_finish(Worker& w) {
 void MapPool::finish_worker(std::size_t slot) {
   std::unique_ptr<Worker> w = std::move(workers_[slot - 1]);
   bool ran_out = false;
+  terminations_.forget(w->pid);
   if (!terminations_.contains(w->pid))
     guardian_.unwatch(w->pid);
   std::string how = w->status.signal ? "was killed by signal " + std::to_string(w->status.signal)
@@ -776,6 +781,7 @@ void MapPool::on_signals() {
             if (w->pid > 0 && !w->exited) terminate_group(w->pid, true);
             if (w->init_pid > 0) terminate_group(w->init_pid, true);
           }
+        terminations_.kill_all([&](int pgid) { group_ended(pgid); });
       }
     }
   }
@@ -831,9 +837,11 @@ void MapPool::on_timers(double now) {
       maybe_finish(*w);
     }
   }
-  terminations_.advance(now, [&](int pgid) {
-    if (!pid_slot_.count(pgid)) guardian_.unwatch(pgid);
-  });
+  terminations_.advance(now, [&](int pgid) { group_ended(pgid); });
+}
+
+void MapPool::group_ended(int pgid) {
+  if (!pid_slot_.count(pgid)) guardian_.unwatch(pgid);
 }
 
 int MapPool::next_timeout(double now) const {
@@ -998,7 +1006,8 @@ int MapPool::run() {
     check_starved(platform::monotonic_now());
     pump();
     bool busy = std::any_of(workers_.begin(), workers_.end(), [](const auto& w) { return w != nullptr; });
-    if (!busy && (stop_ != Stop::None || !work_left())) break;
+    // A group still being ended keeps the run (as long as its --termseq says, at most).
+    if (!busy && (stop_ != Stop::None || !work_left()) && !terminations_.ending()) break;
     ready.clear();
     double now = platform::monotonic_now();
     loop_.wait(ready, next_timeout(now));
@@ -1027,7 +1036,7 @@ int MapPool::run() {
     }
     on_timers(platform::monotonic_now());
   }
-  terminations_.kill_all();
+  terminations_.kill_all([&](int pgid) { group_ended(pgid); });
   release();
   if (!error_.empty()) spdlog::error("{}", error_);
   double wall = platform::monotonic_now() - t0;

@@ -145,6 +145,7 @@ class Engine {
   void check_halt(const Job& job);
   // Termination.
   void terminate_group(int pgid, bool immediate_kill = false);
+  void group_ended(int pgid);  // a --termseq sequence is over
   void stop(Stop why);
   void close_stream(Job& job, int stream);
   void watch_pipes(Job& job, std::size_t slot);
@@ -625,7 +626,7 @@ void Engine::on_signals() {
         // A second signal: no more patience.
         for (auto& j : jobs_)
           if (j && j->pid > 0 && !j->exited) terminate_group(j->pid, true);
-        terminations_.kill_all();
+        terminations_.kill_all([&](int pgid) { group_ended(pgid); });
       }
     }
   }
@@ -651,11 +652,19 @@ void Engine::on_exits() {
     job.status = e;
     job.end_mono = now;
     job.end_wall = wall;
+    // A group being ended is ended until it is empty, not until its leader dies; from now on only
+    // looks at the group vouch for its id (core/run/termination.cc).
+    if (terminations_.contains(e.pid)) terminations_.reaped(e.pid);
     if (!job.watched) {
       drain_exited(slot);
       if (jobs_[slot - 1].get() != &job) continue;  // finished
     }
-    if (job.pipes_open()) job.grace_deadline = now + cfg_.grace_s;
+    if (job.pipes_open()) {
+      // Descendants hold its output: followed, so that ending them at the grace deadline never
+      // signals an id that has gone to someone else meanwhile.
+      terminations_.reaped(e.pid);
+      job.grace_deadline = now + cfg_.grace_s;
+    }
     maybe_finish(slot);
   }
 }
@@ -698,9 +707,11 @@ void Engine::on_timers(double now) {
       maybe_finish(s);
     }
   }
-  terminations_.advance(now, [&](int pgid) {
-    if (!pid_slot_.count(pgid)) guardian_.unwatch(pgid);
-  });
+  terminations_.advance(now, [&](int pgid) { group_ended(pgid); });
+}
+
+void Engine::group_ended(int pgid) {
+  if (!pid_slot_.count(pgid)) guardian_.unwatch(pgid);
 }
 
 int Engine::next_timeout(double now) const {
@@ -725,6 +736,7 @@ int Engine::next_timeout(double now) const {
 
 void Engine::finish(std::size_t slot) {
   std::unique_ptr<Job> job = std::move(jobs_[slot - 1]);
+  terminations_.forget(job->pid);
   close_feed(*job);
   --running_;
   free_slots_.push(slot);
@@ -988,7 +1000,10 @@ int Engine::run() {
       if (jobs_[s - 1] && jobs_[s - 1]->feed_waiting) waiting = true;
     }
     if (waiting) start_jobs();  // watch the input for them
-    if (running_ == 0 && retry_queue_.empty() && (stop_ != Stop::None || source_done_)) break;
+    // A group still being ended keeps the run (as long as its --termseq says, at most).
+    if (running_ == 0 && retry_queue_.empty() && (stop_ != Stop::None || source_done_) &&
+        !terminations_.ending())
+      break;
     ready.clear();
     double now = platform::monotonic_now();
     loop_.wait(ready, next_timeout(now));
@@ -1024,8 +1039,8 @@ int Engine::run() {
     draw_progress(after);
   }
   draw_progress(platform::monotonic_now(), true);
-  // Anything still being terminated (leftover descendants): no orphans outlive the run.
-  terminations_.kill_all();
+  // Nothing is left being ended unless the loop was left early: no orphans outlive the run.
+  terminations_.kill_all([&](int pgid) { group_ended(pgid); });
   // -k: print what finished, in order, even after a stop (gaps are skipped).
   while (!finished_.empty()) {
     auto it = finished_.begin();
