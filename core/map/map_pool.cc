@@ -37,6 +37,9 @@ constexpr std::uint64_t kMaxInflightBytes = 4u << 20;  // input bytes in flight 
 constexpr double kStarveS = 0.01;                     // no output for this long: starved
 constexpr std::size_t kDepthGrowth = 4;               // starved: depth *= this
 constexpr double kStreamFlushS = 0.2;                 // waiting for input this long: flush
+// A worker's completed chunks are held until it ends (see Worker::unconfirmed); after this many
+// records held it gets no more chunks and ends, so results are never held back without bound.
+constexpr std::size_t kConfirmRecords = 1u << 16;
 constexpr std::uint64_t kTokenSignals = 1;
 constexpr std::uint64_t kTokenInput = 2;
 constexpr std::uint64_t kTokenLauncher = 3;
@@ -73,6 +76,13 @@ struct Worker {
   UniqueFd in, out;
   bool in_watched = false;
   std::deque<Chunk*> inflight;
+  // Chunks whose count of output records is complete, not yet confirmed. Output is attributed by
+  // counting, so a worker that writes one record too many (or too few) shifts records into the
+  // wrong chunks, and that shows only later, or when the worker ends. A chunk is confirmed (and
+  // printed) only when its worker has ended with exactly as many output records as it was sent
+  // input records; otherwise none of them is printed (docs/map.md, "The contract").
+  std::vector<Chunk*> unconfirmed;
+  std::size_t unconfirmed_records = 0;
   std::size_t write_idx = 0, write_off = 0;  // the chunk being written, and how far
   std::size_t depth = kStartDepth;
   std::uint64_t inflight_bytes = 0;
@@ -140,6 +150,7 @@ class MapPool {
   void on_exits();
   void maybe_finish(Worker& w);
   void finish_worker(std::size_t slot);
+  void confirm(Worker& w);
   void fail_or_retry(Chunk* c, const std::string& why);
   void chunk_done(Chunk* c);
   void release();
@@ -549,9 +560,10 @@ void MapPool::on_output(Worker& w) {
       loop_.remove(w.out.get());
       w.out.reset();
       if (!w.inflight.empty() && !w.exited) {
+        // It ended its output short. Whether it chose to (it exits 0: it dropped records) or is
+        // dying shows in its status: it gets the grace time to exit before it is ended.
         close_in(w);
-        w.ended_by_us = true;
-        terminate_group(w.pid);
+        w.grace_deadline = platform::monotonic_now() + rc_.grace_s;
       }
       return maybe_finish(w);
     }
@@ -566,8 +578,9 @@ void MapPool::attribute(Worker& w, std::string_view data) {
   w.last_activity = now;
   while (!data.empty()) {
     if (w.inflight.empty()) {
+      // Output while it holds no chunk: more output records than it was sent input records.
       w.surplus += data.size();
-      return;
+      return break_worker(w, "wrote more output records than it was sent (output while it held no chunk)");
     }
     Chunk* c = w.inflight.front();
     std::size_t n = w.counter.advance(data, c->need);
@@ -586,7 +599,13 @@ void MapPool::attribute(Worker& w, std::string_view data) {
     w.last_complete = now;
     c->end_mono = now;
     c->end_wall = platform::wall_now();
-    chunk_done(c);
+    w.unconfirmed.push_back(c);
+    w.unconfirmed_records += c->count;
+    if (w.unconfirmed_records >= kConfirmRecords && !w.closing) {
+      // Enough held back: it finishes what it has and ends, which confirms its chunks.
+      w.closing = true;
+      if (w.in && w.all_written()) close_in(w);
+    }
   }
 }
 
@@ -656,6 +675,7 @@ void MapPool::finish_worker(std::size_t slot) {
   std::string how = w->status.signal ? "was killed by signal " + std::to_string(w->status.signal)
                                      : "exited with status " + std::to_string(w->status.exit_code);
   bool bad_exit = w->status.signal != 0 || w->status.exit_code != 0;
+  confirm(*w);
   for (Chunk* c : w->inflight) {
     std::size_t got = c->count - c->need;
     std::string why = !w->broken.empty() ? w->broken
@@ -673,6 +693,31 @@ void MapPool::finish_worker(std::size_t slot) {
     ++worker_failures_;
   }
   spdlog::debug("--map: worker {} (pid {}) {} after {} chunk(s)", w->number, w->pid, how, w->completed);
+}
+
+void MapPool::confirm(Worker& w) {
+  // The worker has ended: its completed chunks are right only if its output records matched its
+  // input records. Too many showed as a broken contract (surplus or a chunk answered before it
+  // was sent). Too few shows as chunks left short: a worker that exits 0 (or closes its stdout)
+  // short of records dropped some, and the records after the drop were counted into the wrong
+  // chunks. A worker that died (a signal, a non-zero status, ended by poolrun) stopped in the
+  // middle: what it completed before is kept.
+  WorkerEnd end;
+  end.broke = !w.broken.empty();
+  for (const Chunk* c : w.inflight) end.short_records += c->need;
+  end.died = w.ended_by_us || w.status.signal != 0 || w.status.exit_code != 0 || stop_ != Stop::None;
+  const std::string why = unattributable(end, w.broken);
+  std::vector<Chunk*> held = std::move(w.unconfirmed);
+  w.unconfirmed.clear();
+  w.unconfirmed_records = 0;
+  for (Chunk* c : held) {
+    if (why.empty()) {
+      chunk_done(c);
+    } else {
+      fail_or_retry(c, fmt::format("worker {} (pid {}) {}: its records cannot be attributed to chunks", w.number,
+                                   w.pid, why));
+    }
+  }
 }
 
 void MapPool::fail_or_retry(Chunk* c, const std::string& why) {
@@ -727,6 +772,13 @@ void MapPool::check_starved(double now) {
   const bool chunk_waiting = pending_ || !retry_.empty();
   for (auto& wp : workers_) {
     Worker* w = wp.get();
+    if (w && w->state == Worker::State::Running && !w->closing && w->in && w->inflight.empty() &&
+        !w->unconfirmed.empty() && now - w->last_activity >= kStreamFlushS) {
+      // Idle with results held back (the input has nothing for it, or the ordered window waits
+      // for them): it ends, which confirms them; a fresh worker takes the next chunks.
+      close_in(*w);
+      continue;
+    }
     if (!w || w->state != Worker::State::Running || w->closing || !w->in || w->inflight.empty() ||
         !w->all_written())
       continue;
@@ -824,6 +876,13 @@ void MapPool::terminate_group(int pgid, bool kill_now) { terminations_.start(pgi
 void MapPool::on_timers(double now) {
   for (auto& wp : workers_) {
     Worker* w = wp.get();
+    if (w && !w->in && w->out && w->inflight.empty() && !w->unconfirmed.empty() && w->broken.empty() &&
+        now - w->last_activity >= rc_.grace_s) {
+      // Its input is closed and every record came back, but it has not ended (it lingers after
+      // its input, or a descendant holds its stdout): after the grace time without a byte more,
+      // its count is taken as final. Output after that is still reported as a surplus.
+      confirm(*w);
+    }
     if (w && w->grace_deadline > 0 && now >= w->grace_deadline) {
       // The worker exited but a descendant still holds its stdout: take what is there, end them.
       w->grace_deadline = 0;
@@ -833,6 +892,7 @@ void MapPool::on_timers(double now) {
         loop_.remove(w->out.get());
         w->out.reset();
       }
+      if (!w->exited) w->ended_by_us = true;  // it closed its stdout and did not exit
       terminate_group(w->pid);
       maybe_finish(*w);
     }
@@ -854,6 +914,9 @@ int MapPool::next_timeout(double now) const {
     if (!w) continue;
     consider(w->grace_deadline);
     if (w->state == Worker::State::Running && w->in && !w->inflight.empty() && w->all_written()) starve_watch = true;
+    if (w->state == Worker::State::Running && w->in && !w->closing && w->inflight.empty() && !w->unconfirmed.empty())
+      consider(w->last_activity + kStreamFlushS);
+    if (!w->in && w->out && w->inflight.empty() && !w->unconfirmed.empty()) consider(w->last_activity + rc_.grace_s);
   }
   consider(terminations_.next_due());
   if (starve_watch && work_left()) consider(now + kStarveS / 2);
