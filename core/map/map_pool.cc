@@ -39,7 +39,7 @@ constexpr std::size_t kDepthGrowth = 4;               // starved: depth *= this
 constexpr double kStreamFlushS = 0.2;                 // waiting for input this long: flush
 // A worker's completed chunks are held until it ends (see Worker::unconfirmed); after this many
 // records held it gets no more chunks and ends, so results are never held back without bound.
-constexpr std::size_t kConfirmRecords = 1u << 16;
+constexpr std::size_t kConfirmRecords = 1u << 20;
 constexpr std::uint64_t kTokenSignals = 1;
 constexpr std::uint64_t kTokenInput = 2;
 constexpr std::uint64_t kTokenLauncher = 3;
