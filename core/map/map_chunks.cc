@@ -64,6 +64,14 @@ std::size_t RecordCounter::advance(std::string_view data, std::size_t& need) {
   return data.size();
 }
 
+std::string unattributable(const WorkerEnd& end, const std::string& broken_why) {
+  if (end.broke) return broken_why.empty() ? "wrote more output records than it was sent" : broken_why;
+  if (end.short_records > 0 && !end.died)
+    return "returned fewer output records than it was sent (" + std::to_string(end.short_records) +
+           " short at its end)";
+  return "";
+}
+
 std::size_t default_chunksize(std::optional<std::uint64_t> records, std::size_t workers) {
   if (!records) return 0;
   std::uint64_t div = 4 * static_cast<std::uint64_t>(workers ? workers : 1);

@@ -49,6 +49,23 @@ std::size_t default_chunksize(std::optional<std::uint64_t> records, std::size_t 
 /// Records per chunk at most in the adaptive (stream) mode.
 inline constexpr std::size_t kStreamChunk = 1000;
 
+/// How a worker's output ended, for deciding whether the chunks it completed may be printed.
+/// Output is attributed to chunks by counting records (RecordCounter), so a worker that wrote a
+/// record too many or too few before a chunk's end shifted records into it; see docs/map.md,
+/// "The contract".
+struct WorkerEnd {
+  bool broke = false;             ///< it wrote more output records than it was sent input records
+  std::size_t short_records = 0;  ///< output records its chunks still lacked when its output ended
+  bool died = false;              ///< a signal, a non-zero status, ended by poolrun, or the run stopped
+};
+
+/// Why the chunks a worker completed (their record counts came back whole) must not be printed
+/// as their results, or "" when they may be: a worker that broke the contract by writing too many
+/// records, or that ended its output short of records by choice (it did not die), shifted records
+/// between chunks. A worker that died stopped in the middle: what it completed is kept.
+/// `broken_why`: the text for a broken worker.
+std::string unattributable(const WorkerEnd& end, const std::string& broken_why);
+
 /// Releases finished chunks in input order (imap) or as they finish (imap_unordered). Chunks are
 /// numbered 1, 2, 3, ... by seq; each is released exactly once, after finish() was called for it
 /// and, when ordered, for every smaller seq. T is what a finished chunk carries (its output).

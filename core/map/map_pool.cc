@@ -37,6 +37,9 @@ constexpr std::uint64_t kMaxInflightBytes = 4u << 20;  // input bytes in flight 
 constexpr double kStarveS = 0.01;                     // no output for this long: starved
 constexpr std::size_t kDepthGrowth = 4;               // starved: depth *= this
 constexpr double kStreamFlushS = 0.2;                 // waiting for input this long: flush
+// A worker's completed chunks are held until it ends (see Worker::unconfirmed); after this many
+// records held it gets no more chunks and ends, so results are never held back without bound.
+constexpr std::size_t kConfirmRecords = 1u << 20;
 constexpr std::uint64_t kTokenInput = Supervisor::kFirstPolicyToken;
 /// A worker's launch is retried this many times while the process limit is reached (1, 2, 4, ...
 /// ms apart), then the pool gives up.
@@ -74,6 +77,13 @@ struct Worker {
   UniqueFd in, out;
   bool in_watched = false;
   std::deque<Chunk*> inflight;
+  // Chunks whose count of output records is complete, not yet confirmed. Output is attributed by
+  // counting, so a worker that writes one record too many (or too few) shifts records into the
+  // wrong chunks, and that shows only later, or when the worker ends. A chunk is confirmed (and
+  // printed) only when its worker has ended with exactly as many output records as it was sent
+  // input records; otherwise none of them is printed (docs/map.md, "The contract").
+  std::vector<Chunk*> unconfirmed;
+  std::size_t unconfirmed_records = 0;
   std::size_t write_idx = 0, write_off = 0;  // the chunk being written, and how far
   std::size_t depth = kStartDepth;
   std::uint64_t inflight_bytes = 0;
@@ -140,6 +150,7 @@ class MapPool final : Supervisor::Policy {
   void break_worker(Worker& w, std::string why);
   void maybe_finish(Worker& w);
   void finish_worker(std::size_t slot);
+  void confirm(Worker& w);
   void fail_or_retry(Chunk* c, const std::string& why);
   void chunk_done(Chunk* c);
   void release();
@@ -544,9 +555,10 @@ void MapPool::on_output(Worker& w) {
       sup_.loop().remove(w.out.get());
       w.out.reset();
       if (!w.inflight.empty() && !w.exited) {
+        // It ended its output short. Whether it chose to (it exits 0: it dropped records) or is
+        // dying shows in its status: it gets the grace time to exit before it is ended.
         close_in(w);
-        w.ended_by_us = true;
-        sup_.terminate(w.pid);
+        w.grace_deadline = platform::monotonic_now() + rc_.grace_s;
       }
       return maybe_finish(w);
     }
@@ -561,8 +573,9 @@ void MapPool::attribute(Worker& w, std::string_view data) {
   w.last_activity = now;
   while (!data.empty()) {
     if (w.inflight.empty()) {
+      // Output while it holds no chunk: more output records than it was sent input records.
       w.surplus += data.size();
-      return;
+      return break_worker(w, "wrote more output records than it was sent (output while it held no chunk)");
     }
     Chunk* c = w.inflight.front();
     std::size_t n = w.counter.advance(data, c->need);
@@ -583,7 +596,13 @@ void MapPool::attribute(Worker& w, std::string_view data) {
     w.last_complete = now;
     c->end_mono = now;
     c->end_wall = platform::wall_now();
-    chunk_done(c);
+    w.unconfirmed.push_back(c);
+    w.unconfirmed_records += c->count;
+    if (w.unconfirmed_records >= kConfirmRecords && !w.closing) {
+      // Enough held back: it finishes what it has and ends, which confirms its chunks.
+      w.closing = true;
+      if (w.in && w.all_written()) close_in(w);
+    }
   }
 }
 
@@ -628,6 +647,9 @@ void MapPool::on_exit(const ExitStatus& e) {
   }
   w->exited = true;
   w->status = e;
+  // One whose descendants hold the worker's stdout is followed so that ending it later never
+  // signals a reused id (termination.cc).
+  if (w->out) sup_.follow(e.pid);
   if (w->out) w->grace_deadline = platform::monotonic_now() + rc_.grace_s;
   maybe_finish(*w);
 }
@@ -643,6 +665,7 @@ void MapPool::finish_worker(std::size_t slot) {
   std::string how = w->status.signal ? "was killed by signal " + std::to_string(w->status.signal)
                                      : "exited with status " + std::to_string(w->status.exit_code);
   bool bad_exit = w->status.signal != 0 || w->status.exit_code != 0;
+  confirm(*w);
   for (Chunk* c : w->inflight) {
     std::size_t got = c->count - c->need;
     std::string why = !w->broken.empty() ? w->broken
@@ -660,6 +683,31 @@ void MapPool::finish_worker(std::size_t slot) {
     ++worker_failures_;
   }
   spdlog::debug("--map: worker {} (pid {}) {} after {} chunk(s)", w->number, w->pid, how, w->completed);
+}
+
+void MapPool::confirm(Worker& w) {
+  // The worker has ended: its completed chunks are right only if its output records matched its
+  // input records. Too many showed as a broken contract (surplus or a chunk answered before it
+  // was sent). Too few shows as chunks left short: a worker that exits 0 (or closes its stdout)
+  // short of records dropped some, and the records after the drop were counted into the wrong
+  // chunks. A worker that died (a signal, a non-zero status, ended by poolrun) stopped in the
+  // middle: what it completed before is kept.
+  WorkerEnd end;
+  end.broke = !w.broken.empty();
+  for (const Chunk* c : w.inflight) end.short_records += c->need;
+  end.died = w.ended_by_us || w.status.signal != 0 || w.status.exit_code != 0 || stop_ != Stop::None;
+  const std::string why = unattributable(end, w.broken);
+  std::vector<Chunk*> held = std::move(w.unconfirmed);
+  w.unconfirmed.clear();
+  w.unconfirmed_records = 0;
+  for (Chunk* c : held) {
+    if (why.empty()) {
+      chunk_done(c);
+    } else {
+      fail_or_retry(c, fmt::format("worker {} (pid {}) {}: its records cannot be attributed to chunks", w.number,
+                                   w.pid, why));
+    }
+  }
 }
 
 void MapPool::fail_or_retry(Chunk* c, const std::string& why) {
@@ -714,6 +762,13 @@ void MapPool::check_starved(double now) {
   const bool chunk_waiting = pending_ || !retry_.empty();
   for (auto& wp : workers_) {
     Worker* w = wp.get();
+    if (w && w->state == Worker::State::Running && !w->closing && w->in && w->inflight.empty() &&
+        !w->unconfirmed.empty() && now - w->last_activity >= kStreamFlushS) {
+      // Idle with results held back (the input has nothing for it, or the ordered window waits
+      // for them): it ends, which confirms them; a fresh worker takes the next chunks.
+      close_in(*w);
+      continue;
+    }
     if (!w || w->state != Worker::State::Running || w->closing || !w->in || w->inflight.empty() ||
         !w->all_written())
       continue;
@@ -795,6 +850,13 @@ void MapPool::stop(Stop why) {
 void MapPool::on_timers(double now) {
   for (auto& wp : workers_) {
     Worker* w = wp.get();
+    if (w && !w->in && w->out && w->inflight.empty() && !w->unconfirmed.empty() && w->broken.empty() &&
+        now - w->last_activity >= rc_.grace_s) {
+      // Its input is closed and every record came back, but it has not ended (it lingers after
+      // its input, or a descendant holds its stdout): after the grace time without a byte more,
+      // its count is taken as final. Output after that is still reported as a surplus.
+      confirm(*w);
+    }
     if (w && w->grace_deadline > 0 && now >= w->grace_deadline) {
       // The worker exited but a descendant still holds its stdout: take what is there, end them.
       w->grace_deadline = 0;
@@ -804,6 +866,7 @@ void MapPool::on_timers(double now) {
         sup_.loop().remove(w->out.get());
         w->out.reset();
       }
+      if (!w->exited) w->ended_by_us = true;  // it closed its stdout and did not exit
       sup_.terminate(w->pid);
       maybe_finish(*w);
     }
@@ -818,6 +881,9 @@ double MapPool::next_deadline(double now) const {
     if (!w) continue;
     consider(w->grace_deadline);
     if (w->state == Worker::State::Running && w->in && !w->inflight.empty() && w->all_written()) starve_watch = true;
+    if (w->state == Worker::State::Running && w->in && !w->closing && w->inflight.empty() && !w->unconfirmed.empty())
+      consider(w->last_activity + kStreamFlushS);
+    if (!w->in && w->out && w->inflight.empty() && !w->unconfirmed.empty()) consider(w->last_activity + rc_.grace_s);
   }
   if (starve_watch && work_left()) consider(now + kStarveS / 2);
   return next;

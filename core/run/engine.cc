@@ -700,7 +700,12 @@ void Engine::on_exit(const ExitStatus& e) {
     drain_exited(slot);
     if (jobs_[slot - 1].get() != &job) return;  // finished
   }
-  if (job.pipes_open()) job.grace_deadline = now + cfg_.grace_s;
+  if (job.pipes_open()) {
+    // Descendants hold its output: followed, so that ending them at the grace deadline never
+    // signals an id that has gone to someone else meanwhile.
+    sup_.follow(e.pid);
+    job.grace_deadline = now + cfg_.grace_s;
+  }
   maybe_finish(slot);
 }
 
@@ -762,6 +767,7 @@ double Engine::next_deadline(double) const {
 
 void Engine::finish(std::size_t slot) {
   std::unique_ptr<Job> job = std::move(jobs_[slot - 1]);
+  sup_.release(job->pid);
   close_feed(*job);
   --running_;
   free_slots_.push(slot);
@@ -785,7 +791,6 @@ void Engine::finish(std::size_t slot) {
     return;
   }
   source_.job_done(job->spec, !failed);
-  sup_.release(job->pid);
   close_results(*job);
   if (!failed && cfg_.timeout_percent > 0) update_percent_timeout(job->end_mono - job->start_mono);
   record(*job);

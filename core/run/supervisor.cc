@@ -74,8 +74,15 @@ void Supervisor::terminate(int pgid, bool kill_now) {
   if (pgid > 0) terminations_.start(pgid, kill_now);
 }
 
+void Supervisor::follow(int pgid) { terminations_.reaped(pgid); }
+
 void Supervisor::release(int pgid) {
+  terminations_.forget(pgid);
   if (!terminations_.contains(pgid)) guardian_.unwatch(pgid);
+}
+
+void Supervisor::group_ended(int pgid) {
+  if (!live_.count(pgid)) guardian_.unwatch(pgid);
 }
 
 std::error_code Supervisor::write(int fd, std::string_view data) {
@@ -124,7 +131,7 @@ void Supervisor::on_signals() {
         // A second signal: no more patience. Every group still running, and every group still
         // being ended, gets SIGKILL now.
         for (int pgid : live_) terminations_.start(pgid, true);
-        terminations_.kill_all();
+        terminations_.kill_all([&](int pgid) { group_ended(pgid); });
       }
     }
   }
@@ -141,6 +148,9 @@ void Supervisor::on_exits() {
   for (const auto& e : exits_) {
     // Not a child of ours (a reparented descendant, or one reported twice): nothing to tell.
     if (live_.erase(e.pid) == 0) continue;
+    // A group being ended is ended until it is empty, not until its leader dies; from now on only
+    // looks at the group vouch for its id (core/run/termination.cc).
+    if (terminations_.contains(e.pid)) terminations_.reaped(e.pid);
     if (policy_) policy_->on_exit(e);
   }
   if (!launcher_.usable() && !launcher_gone_ && policy_) {
@@ -157,7 +167,8 @@ void Supervisor::run(Policy& policy) {
     // one turn becomes the run's stop reason, and the loop goes on ending and reaping.
     try {
       policy.step();
-      if (policy.finished()) break;
+      // A group still being ended keeps the run (as long as its --termseq says, at most).
+      if (policy.finished() && !terminations_.ending()) break;
       ready.clear();
       double now = platform::monotonic_now();
       loop_.wait(ready, timeout_ms_until(earliest(policy.next_deadline(now), terminations_.next_due()), now));
@@ -172,9 +183,7 @@ void Supervisor::run(Policy& policy) {
       }
       double after = platform::monotonic_now();
       policy.on_timers(after);
-      terminations_.advance(after, [&](int pgid) {
-        if (!live_.count(pgid)) guardian_.unwatch(pgid);
-      });
+      terminations_.advance(after, [&](int pgid) { group_ended(pgid); });
     } catch (const InputError& e) {
       policy.on_failure(StopReason::InputError, e.what());
     } catch (const std::exception& e) {
@@ -182,7 +191,7 @@ void Supervisor::run(Policy& policy) {
     }
   }
   // Anything still being ended (leftover descendants): no orphans outlive the run.
-  terminations_.kill_all();
+  terminations_.kill_all([&](int pgid) { group_ended(pgid); });
   policy_ = nullptr;
 }
 

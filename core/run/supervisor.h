@@ -125,8 +125,13 @@ class Supervisor {
   /// Ends process group `pgid` with the termseq (`kill_now`: SIGKILL at once). Idempotent.
   void terminate(int pgid, bool kill_now = false);
 
-  /// The policy is done with the child `pgid` (reaped, output taken): the guardian stops watching
-  /// its group unless a termination sequence still runs against it (then when that ends).
+  /// The child `pgid` was reaped but descendants still hold its output: its group is followed
+  /// (termination.h), so that ending it later never signals an id that went to someone else.
+  void follow(int pgid);
+
+  /// The policy is done with the child `pgid` (reaped, output taken): a followed group is let go,
+  /// and the guardian stops watching it unless a termination sequence still runs against it (then
+  /// when that ends).
   void release(int pgid);
 
   /// Writes `data` to poolrun's stdout or stderr (`fd` 1 or 2), waiting for room together with
@@ -145,6 +150,7 @@ class Supervisor {
  private:
   void on_signals();
   void on_exits();
+  void group_ended(int pgid);
 
   Launcher& launcher_;
   Terminations terminations_;

@@ -83,13 +83,49 @@ check die.killed.jsonl_ranges "1-2:failed:2 3-4:failed:2 5-6:failed:2" \
 check_match die.killed.signal_named 'killed by signal 9 after 1 of its 2 record' "$ERR"
 # a worker that returns too few records and exits 0 (drops every other record): output is
 # attributed by counting, so the shortfall shows at the worker's end, on its last chunks
+# (chunk 1 came back as "1 3": counted whole, but shifted: not printed either, as the worker
+# ended short by choice, exit 0)
 seq 1 6 | run --map -j1 --chunksize 2 'awk "NR % 2"'
-check_rc die.too_few.status 2 "$RC"
+check_rc die.too_few.status 3 "$RC"
+check die.too_few.nothing_misattributed "" "$OUT"
 check_match die.too_few.reported 'records 3-4\) failed: .*exited with status 0 after 1 of its 2 record' "$ERR"
+check_match die.too_few.shifted_chunk_failed 'chunk 1 \(records 1-2\) failed: .*fewer output records than it was sent' "$ERR"
 # a worker that writes more records than it was sent breaks the contract: reported, non-zero
 seq 1 4 | run --map -j1 --chunksize 4 'cat; echo extra'
 check_cmd die.surplus.status "exit status 0 for a worker writing extra records" test "$RC" != 0
 check_match die.surplus.reported 'wrote [0-9]+ byte\(s\) after the output of all its records|more output records' "$ERR"
+
+# A worker that writes an extra line per record: its records shift into the wrong chunks. No byte
+# of it is printed as a chunk's result: every chunk it handled fails with its range (or is
+# retried on a fresh worker), in order and unordered, at any chunksize.
+EXTRA='awk "{print; print \"x\"}"'
+for args in "--chunksize 2" "--chunksize 1" "--chunksize 2 --unordered" "--chunksize 1 --unordered"; do
+  seq 6 | run --map -j2 $args --jsonl extra.jsonl "$EXTRA"
+  check "extra[$args].nothing_printed" "" "$OUT"
+  check_cmd "extra[$args].status" "exit status $RC: expected the failed chunks to count" test "$RC" -ge 3 -a "$RC" -le 101
+  cs=${args#--chunksize }; cs=${cs%% *}
+  want=$(seq 1 "$cs" 6 | awk -v c="$cs" '{print $1 "-" $1+c-1 ":failed"}' | tr '\n' ' ' | sed 's/ $//')
+  check "extra[$args].every_chunk_failed_with_its_range" "$want" \
+    "$(jq -r 'select(.seq) | "\(.first)-\(.last):\(.status)"' extra.jsonl | sort -n | tr '\n' ' ' | sed 's/ $//')"
+  check_match "extra[$args].range_reported" 'chunk [0-9]+ \(records [0-9]+-[0-9]+\) failed: worker [0-9]+ \(pid [0-9]+\) wrote more output records than it was sent' "$ERR"
+done
+# ... with --retries every chunk gets its attempts on fresh workers, then fails
+seq 6 | run --map -j2 --chunksize 2 --retries 2 --jsonl extra.jsonl "$EXTRA"
+check extra.retries.nothing_printed "" "$OUT"
+check extra.retries.attempts "1-2:failed:2 3-4:failed:2 5-6:failed:2" \
+  "$(jq -r 'select(.seq) | "\(.first)-\(.last):\(.status):\(.attempts)"' extra.jsonl | sort -n | tr '\n' ' ' | sed 's/ $//')"
+check_match extra.retries.warned 'chunk 1 \(records 1-2\): worker .* retrying on a fresh worker' "$ERR"
+# a worker that writes one extra line only after record 4: the records after it would shift into
+# later chunks; none of them is printed
+seq 8 | run --map -j1 --chunksize 2 'awk "{print} \$1 == 4 {print \"x\"}"'
+check_nomatch extra.once.no_x '^x$' "$OUT"
+check_nomatch extra.once.no_shift '^(5|6|7|8)$' "$OUT"
+check_cmd extra.once.status "exit status 0 for a worker writing an extra record" test "$RC" != 0
+# a worker that keeps the contract but lingers after its input ends (its results are taken as
+# final after the grace time, not held until it exits)
+seq 4 | run --map -j1 --chunksize 2 "cat; sleep 3"
+check extra.lingering.output "$(seq 4)" "$OUT"
+check_rc extra.lingering.status 0 "$RC"
 
 # --- --max-tasks-per-worker: a fresh worker after N chunks (count the workers' pids)
 # 12 chunks, at most 3 per worker: at least 4 workers, none with more than 15 records

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Never hang, never leave a process behind: --timeout on whole process trees and --termseq,
 # SIGINT/SIGTERM/SIGHUP/SIGKILL to poolrun, EPIPE on its stdout, no zombies while running and no
-# orphans afterwards. Sleep markers 8411-8419 (with this process's id).
+# orphans afterwards, --termseq against the whole group. Sleep markers 8398-8427 (with this
+# process's id).
 . "$(dirname "$0")/lib.sh"
 
 # --- --timeout ends the whole tree: background children, nested shells, orphans
@@ -279,4 +280,96 @@ if [ "${POOLRUN_START_METHOD:-}" = forkserver ]; then
   check fsrv_dies.jobs_gone "" "$(wait_gone 5 "sleep $m17"; pids_of "sleep $m17")"
   reap "$m17"
 fi
+# --- a --termseq sequence runs against the job's process group until the group is empty, not
+# until the job's own process dies. The job's shell dies at the first TERM, the program it runs
+# catches TERM and lives on in the group: GNU parallel sends it TERM three times with
+# TERM,200,TERM,100,TERM,50,KILL,25, and so must poolrun, in every way a job is ended. The run
+# waits for the sequence (0.35 s before the KILL), and no longer than it says. Except in the -u
+# repro, the catcher writes to a file of its own, so the job (or worker) is done with its output
+# when its shell dies: only the group is left.
+TS=TERM,200,TERM,100,TERM,50,KILL,25
+cat >catcher.pl <<'PERL'
+$SIG{TERM} = sub { print STDERR "got TERM\n" }; sleep 1 while 1;
+PERL
+# termseq_checks NAME ERRFILE SECONDS MIN_SECONDS MARKER
+# Three TERMs reach the catcher; two may merge into one when it is not scheduled between them
+# (a loaded machine): then the count says nothing either way. Without the sequence it sees one.
+termseq_checks() {
+  local n; n=$(grep -c 'got TERM' "$2")
+  if [ "$n" = 2 ]; then skip "termseq.group.$1.terms" "two TERMs merged (the catcher was not scheduled in between)"
+  else check "termseq.group.$1.terms" 3 "$n"; fi
+  check_ge "termseq.group.$1.waits_for_the_sequence" "$4" "$3" s
+  check_le "termseq.group.$1.prompt" "$(awk -v m="$4" 'BEGIN{print m + 3}')" "$3" s
+  check_cmd "termseq.group.$1.killed" "the program that catches TERM outlived the run" wait_gone 0.5 "$5"
+  reap "$5"
+}
+m=$(marker 8422)
+t=$(now)
+run --termseq $TS -u --timeout 1 "perl catcher.pl $m; echo after {}" ::: a
+d=$(elapsed "$t")
+check_rc termseq.group.timeout-u.status 1 "$RC"
+check_nomatch termseq.group.timeout-u.shell_died '^after' "$OUT"
+termseq_checks timeout-u "$T/err" "$d" 1.3 "$m"
+t=$(now)
+run --termseq $TS --timeout 1 "perl catcher.pl $m >/dev/null 2>caught.timeout; echo after {}" ::: a
+d=$(elapsed "$t")
+check_rc termseq.group.timeout.status 1 "$RC"
+termseq_checks timeout caught.timeout "$d" 1.3 "$m"
+
+m=$(marker 8423)
+t=$(now)
+run -j2 --halt now,fail=1 --termseq $TS ::: 'sleep 0.3; exit 1' "perl catcher.pl $m >/dev/null 2>caught.halt; echo after"
+d=$(elapsed "$t")
+check_rc termseq.group.halt_now.status 1 "$RC"
+termseq_checks halt_now caught.halt "$d" 0.6 "$m"
+
+m=$(marker 8424)
+printf '{"jobs": [{"name": "c", "cmd": "perl catcher.pl %s >/dev/null 2>caught.batch; echo after", "timeout": "500ms"}]}\n' "$m" >catcher.json
+t=$(now)
+run batch --termseq $TS catcher.json
+d=$(elapsed "$t")
+check_rc termseq.group.batch.status 1 "$RC"
+termseq_checks batch caught.batch "$d" 0.8 "$m"
+
+# SIGTERM to poolrun: the main job, and --map (whose worker got a record and never answers)
+m=$(marker 8425)
+"$P" --termseq $TS -u "perl catcher.pl $m; echo after {}" ::: a >sigseq.out 2>sigseq.err &
+pid=$!
+wait_for 5 running "perl catcher.pl $m"
+sleep 0.2
+t=$(now); kill -TERM $pid
+if wait_exit 10 $pid; then
+  check_rc termseq.group.sigterm.status 255 "$WRC"
+  termseq_checks sigterm sigseq.err "$(elapsed "$t")" 0.3 "$m"
+else
+  fail termseq.group.sigterm.stops "poolrun still running 10 s after SIGTERM"; kill -9 $pid; wait $pid
+fi
+
+m=$(marker 8426)
+mkfifo mapseq.in
+"$P" --map --termseq $TS "perl catcher.pl $m >/dev/null 2>caught.map; echo after" <mapseq.in >mapseq.out 2>mapseq.err &
+pid=$!
+exec 7>mapseq.in
+echo 1 >&7
+wait_for 5 running "perl catcher.pl $m"
+sleep 0.2
+t=$(now); kill -TERM $pid
+if wait_exit 10 $pid; then
+  check_rc termseq.group.map.status 255 "$WRC"
+  termseq_checks map caught.map "$(elapsed "$t")" 0.3 "$m"
+else
+  fail termseq.group.map.stops "poolrun --map still running 10 s after SIGTERM"; kill -9 $pid; wait $pid
+fi
+exec 7>&-
+
+# A group that empties at the first signal ends the wait at once, however long the sequence
+# would wait (one process: no orphan whose reaping is up to init).
+m=$(marker 8427)
+t=$(now)
+run --termseq TERM,5000,KILL,25 -u --timeout 0.3 "exec sleep $m; : {}" ::: a
+d=$(elapsed "$t")
+check_rc termseq.group.gone.status 1 "$RC"
+check_le termseq.group.gone.prompt 3 "$d" s
+reap "$m"
+
 finish

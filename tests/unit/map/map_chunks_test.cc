@@ -1,5 +1,6 @@
 // Tests of core/map_chunks: RecordCounter (attributing output bytes to chunks by counting
-// records), default_chunksize, ChunkOrder (imap / imap_unordered release), and
+// records, and how an extra record shifts them), unattributable (when a worker's completed chunks
+// may be printed), default_chunksize, ChunkOrder (imap / imap_unordered release), and
 // platform::count_records_ahead on real files.
 #include <catch2/catch.hpp>
 
@@ -161,4 +162,38 @@ TEST_CASE("count_records_ahead counts a regular file's records from its offset",
   Pipe p;
   REQUIRE_FALSE(make_pipe(p));
   REQUIRE_FALSE(count_records_ahead(p.read.get(), "\n"));  // not a regular file
+}
+
+TEST_CASE("An extra record shifts the following records into the wrong chunks; only the total shows it",
+          "[map]") {
+  // A worker sent chunks of 2, 2 and 2 records writes "x" after each record (awk '{print;
+  // print "x"}'): every chunk's count comes back whole, with records of other input in it. What
+  // betrays the worker is the output left over once every chunk is complete.
+  const std::string out = "1\nx\n2\nx\n3\nx\n4\nx\n5\nx\n6\nx\n";
+  for (std::vector<std::size_t> pieces : {std::vector<std::size_t>{1}, {3}, {100}}) {
+    auto got = attribute(out, "\n", {2, 2, 2}, pieces);
+    REQUIRE(got == std::vector<std::string>{"1\nx\n", "2\nx\n", "3\nx\n"});
+  }
+  // Counting the whole stream: 12 output records for 6 input records.
+  RecordCounter rc("\n");
+  std::size_t need = 100;
+  rc.advance(out, need);
+  REQUIRE(100 - need == 12);
+}
+
+TEST_CASE("unattributable: a worker's completed chunks are printed only if its counts held", "[map]") {
+  using poolrun::core::unattributable;
+  using poolrun::core::WorkerEnd;
+  // Every record came back and the worker ended: its chunks are its results.
+  REQUIRE(unattributable(WorkerEnd{}, "").empty());
+  // It died in the middle (a signal, a non-zero status, ended by poolrun): what it completed is
+  // kept; its unfinished chunks fail on their own.
+  REQUIRE(unattributable(WorkerEnd{false, 3, true}, "").empty());
+  // It wrote too many records: nothing it completed can be trusted.
+  REQUIRE(unattributable(WorkerEnd{true, 0, false}, "wrote more output records than it was sent") ==
+          "wrote more output records than it was sent");
+  REQUIRE(unattributable(WorkerEnd{true, 0, true}, "").find("more output records") != std::string::npos);
+  // It ended its output short by choice (exit 0): it dropped records, the rest shifted.
+  REQUIRE(unattributable(WorkerEnd{false, 2, false}, "") ==
+          "returned fewer output records than it was sent (2 short at its end)");
 }

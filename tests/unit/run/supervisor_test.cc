@@ -108,7 +108,16 @@ TEST_CASE("supervisor: the termseq ends a group that ignores SIGTERM", "[supervi
   Supervisor sup(*launcher, termseq);
   sup.start(true);
   Recorder r(sup, {"trap '' TERM; sleep 30 & wait; sleep 30"});
-  r.after_launch = [](Recorder& self) { self.sup.terminate(self.pids[0]); };
+  // Ended once the shell has had time to set its trap (a TERM before it would end it at once).
+  double first = 0;
+  bool sent = false;
+  r.tick = [&](Recorder& self, double now) {
+    if (first == 0) first = now;
+    if (!sent && now - first > 0.3) {
+      sent = true;
+      self.sup.terminate(self.pids[0]);
+    }
+  };
   auto t0 = std::chrono::steady_clock::now();
   sup.run(r);
   CHECK(seconds_since(t0) < 10);  // not the 30 s of the sleep
@@ -167,8 +176,9 @@ TEST_CASE("supervisor: a write to a reader that does not read stays deaf to noth
   sup.run(quiet);  // finished at once: only registers the policy for the signals below
   // Signals raised before the write are pending on the signalfd: the write sees them while it
   // waits for room, so it must return instead of blocking forever.
+  // Two different signals: two of the same kind pending at once would merge into one.
   ::raise(SIGINT);
-  ::raise(SIGINT);
+  ::raise(SIGTERM);
   std::string big(4 << 20, 'x');
   auto t0 = std::chrono::steady_clock::now();
   auto ec = sup.write(p.write.get(), big);
