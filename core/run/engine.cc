@@ -171,6 +171,7 @@ class Engine {
   platform::EventLoop loop_;
   std::optional<platform::SignalEvents> signals_;
   bool input_watched_ = false;
+  bool input_unwatchable_ = false;  // epoll refused the input fd: the source reads without waiting
   int input_fd_ = -1;
   bool source_done_ = false;
   std::deque<std::unique_ptr<Job>> retry_queue_;
@@ -271,11 +272,16 @@ void Engine::start_jobs() {
     dry_buf_.clear();
   }
   // Watch the input only while it is needed: a level-triggered fd left in the loop would spin.
-  bool want = (pending || source_.wants_input()) && stop_ == Stop::None && source_.wait_fd() >= 0;
+  bool want = (pending || source_.wants_input()) && stop_ == Stop::None && !input_unwatchable_ &&
+              source_.wait_fd() >= 0;
   if (want && !input_watched_) {
     input_fd_ = source_.wait_fd();
     if (loop_.add(input_fd_, kTokenInput)) {
-      source_.set_pollable(false);  // epoll cannot watch it (e.g. /dev/null): reads never wait
+      // epoll cannot watch it (a regular file, /dev/null): reads never wait from now on. Asked
+      // once: a retry would fail the same way, and retrying here without end would never get
+      // back to the event loop (and its signals).
+      source_.set_pollable(false);
+      input_unwatchable_ = true;
       return start_jobs();
     }
     input_watched_ = true;
