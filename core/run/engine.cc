@@ -61,6 +61,7 @@ struct Job {
   UniqueFd results[2];    // --results: this job's stdout and stderr files
   UniqueFd feed;          // --pipe: the write end of the job's stdin pipe, while feeding it
   bool feed_waiting = false;  // --round-robin: fed all it had; waits for the next chunk
+  std::uint64_t stdin_unread = 0;  // --pipe: input bytes lost when the job stopped reading
   HeldOutput held[2];     // grouped output, or a non-live -k --line-buffer job's output
   HeldOutput partial[2];  // --line-buffer: the unfinished last line
   bool at_line_start[2] = {true, true};
@@ -308,6 +309,7 @@ void Engine::launch(std::unique_ptr<Job> job) {
   jobs_[slot - 1] = std::move(job);
   ++j.attempt;  // attempts made, this one included
   j.status = ExitStatus{};
+  j.stdin_unread = 0;
   j.timed_out = false;
   j.spawn_error.clear();
   j.exited = false;
@@ -555,8 +557,19 @@ void Engine::on_feed(std::size_t slot) {
       job->feed_waiting = true;
       return;
     case FeedState::Broken:
-      // The job stopped reading (e.g. `head -1`): its business; its exit status tells the rest.
-      if (err != EPIPE) spdlog::warn("job {}: writing its stdin: {}", job->spec.input.seq, platform::errno_message(err));
+      // The job stopped reading (e.g. `head -1`) before its input was all written: what is left
+      // in its pipe and what was never written is lost, and the job fails (as GNU parallel,
+      // whose write then fails with SIGPIPE). A --round-robin job loses its chunk in progress.
+      if (err == EPIPE) {
+        const StdinFeed& f = *job->spec.stdin_feed;
+        long in_pipe = platform::pipe_unread(job->feed.get());
+        job->stdin_unread = (f.data.size() - f.data_pos) + (f.file_fd >= 0 ? f.file_length - f.file_pos : 0) +
+                            static_cast<std::uint64_t>(in_pipe > 0 ? in_pipe : 0);
+        spdlog::warn("job {}: stopped reading its input with {} bytes unread; they are lost",
+                     job->spec.input.seq, job->stdin_unread);
+      } else {
+        spdlog::warn("job {}: writing its stdin: {}", job->spec.input.seq, platform::errno_message(err));
+      }
       close_feed(*job);
       return;
     case FeedState::Done: close_feed(*job); return;
@@ -735,7 +748,7 @@ void Engine::finish(std::size_t slot) {
   --running_;
   free_slots_.push(slot);
   bool failed = job->status.exit_code != 0 || job->status.signal != 0 || job->timed_out ||
-                !job->spawn_error.empty();
+                !job->spawn_error.empty() || job->stdin_unread > 0;
   if (failed && job->attempt < job->spec.retries.value_or(cfg_.retries) && stop_ == Stop::None) {
     // --retries: run it again; only the last attempt's output is printed. The attempt's result
     // stays with it, so a run that stops before the retry still reports the job as failed.
@@ -746,6 +759,7 @@ void Engine::finish(std::size_t slot) {
     again->status = job->status;
     again->timed_out = job->timed_out;
     again->spawn_error = job->spawn_error;
+    again->stdin_unread = job->stdin_unread;
     again->start_mono = job->start_mono;
     again->start_wall = job->start_wall;
     again->end_mono = job->end_mono;
@@ -835,6 +849,7 @@ void Engine::record(Job& job, const char* status) {
   if (const auto& f = job.spec.stdin_feed) {
     r.stdin_bytes = f->written;
     if (f->records_known) r.stdin_records = f->records;
+    if (job.stdin_unread > 0) r.stdin_unread = job.stdin_unread;
   }
   if (status) r.status = status;
   ++summary_.jobs;
@@ -858,7 +873,7 @@ void Engine::check_halt(const Job& job) {
   const HaltPolicy& h = cfg_.halt;
   if (h.when == HaltPolicy::When::Never || stop_ != Stop::None) return;
   bool failed = job.status.exit_code != 0 || job.status.signal != 0 || job.timed_out ||
-                !job.spawn_error.empty();
+                !job.spawn_error.empty() || job.stdin_unread > 0;
   double n = 0;
   switch (h.why) {
     case HaltPolicy::Why::Fail: n = static_cast<double>(summary_.failed); break;

@@ -172,6 +172,18 @@ check pipepart_block4_as_gnu "[1 2 3]" "$(echo $OUT)"
 run --pipepart -a lines --block 10000 -k wc -c
 check pipepart_cuts_as_gnu "$(awk -v b=10000 '{n+=length($0)+1; if(n>b){print n; n=0}} END{if(n)print n}' lines)" "$OUT"
 
+# Jobs that leave input unread (more than their pipe holds): the bytes are lost, so each such
+# job fails (exit status: their number, as GNU parallel), with stdin_unread in the reports and
+# signal 13 in the joblog (as GNU parallel).
+seq 1000000 | run --pipe --block 2M -j2 --jsonl u.jsonl --joblog u.log true
+check_rc pipe_unread_fails 3 "$RC"  # the last chunk (under 1 MiB) fits in its pipe
+check pipe_unread_reported 3 "$(jq -s '[.[] | select(.seq) | select(.stdin_unread > 0)] | length' u.jsonl)"
+check pipe_unread_joblog_sig13 "13 13 13 13" "$(awk -F'\t' 'NR > 1 {print $8}' u.log | tr '\n' ' ' | sed 's/ $//')"
+seq 1000000 | run --pipe --round-robin --block 2M -j2 true
+check_cmd pipe_rr_unread_not_silent "a non-zero status (got $RC)" test "$RC" -ne 0
+seq 1000000 | run --pipe --block 2M -j2 'cat >/dev/null'
+check_rc pipe_all_read_ok 0 "$RC"
+
 # Usage errors: one clear line, status 255.
 run --round-robin echo ::: a
 check_rc round_robin_needs_pipe 255 "$RC"
