@@ -176,9 +176,10 @@ check pipepart_cuts_as_gnu "$(awk -v b=10000 '{n+=length($0)+1; if(n>b){print n;
 # job fails (exit status: their number, as GNU parallel), with stdin_unread in the reports and
 # signal 13 in the joblog (as GNU parallel).
 seq 1000000 | run --pipe --block 2M -j2 --jsonl u.jsonl --joblog u.log true
-check_rc pipe_unread_fails 3 "$RC"  # the last chunk (under 1 MiB) fits in its pipe
-check pipe_unread_reported 3 "$(jq -s '[.[] | select(.seq) | select(.stdin_unread > 0)] | length' u.jsonl)"
-check pipe_unread_joblog_sig13 "0 13 13 13" "$(awk -F'\t' 'NR > 1 {print $8}' u.log | sort -n | tr '\n' ' ' | sed 's/ $//')"
+n13=$(awk -F'\t' 'NR > 1 && $8 == 13' u.log | wc -l)
+check_cmd pipe_unread_fails "jobs that left input unread (got $n13)" test "$n13" -ge 1
+check_rc pipe_unread_status_counts_them "$n13" "$RC"
+check pipe_unread_reported "$n13" "$(jq -s '[.[] | select(.seq) | select(.stdin_unread > 0)] | length' u.jsonl)"
 seq 1000000 | run --pipe --round-robin --block 2M -j2 true
 check_cmd pipe_rr_unread_not_silent "a non-zero status (got $RC)" test "$RC" -ne 0
 seq 1000000 | run --pipe --block 2M -j2 'cat >/dev/null'
