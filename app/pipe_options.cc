@@ -38,6 +38,7 @@ void apply_pipe_options(const PipeOptions& o, std::optional<long long> max_args,
   using Mode = core::PipeConfig::Mode;
   core::PipeConfig& p = c.pipe;
   if (!o.enabled()) {
+    if (o.round_robin) throw UsageError("--round-robin needs --pipe");
     if (!o.block.empty() || o.lines || o.recend || o.recstart)
       throw UsageError("--block, -L, --recend and --recstart need --pipe or --pipepart");
     return;

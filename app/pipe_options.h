@@ -17,7 +17,8 @@ struct PipeOptions {
   std::optional<std::string> recend;
   std::optional<std::string> recstart;
   bool round_robin = false;
-  bool enabled() const { return pipe || pipepart || round_robin; }
+  /// --pipe or --pipepart given (--round-robin alone is a usage error, not a mode).
+  bool enabled() const { return pipe || pipepart; }
 };
 
 /// Binds --pipe, --pipepart, --block, -L, --recend, --recstart, --round-robin to `o`.
@@ -26,7 +27,7 @@ void add_pipe_options(OptionBinder& b, PipeOptions& o);
 /// Fills `c.pipe` from `o` and the main job's -N (`max_args`), -0 (`null`), --header (`header`,
 /// "" when not given) and -a files (`c.sources`, which --pipepart takes over). Throws UsageError
 /// naming the option for a bad or conflicting value (-N/-L with --pipepart, -k with
-/// --round-robin, ::: with --pipe, ...).
+/// --round-robin, ::: with --pipe, --round-robin without --pipe, ...).
 void apply_pipe_options(const PipeOptions& o, std::optional<long long> max_args, bool null,
                         const std::string& header, core::RunConfig& c);
 

@@ -69,9 +69,11 @@ std::size_t RecordCutter::next_split(std::string_view data, std::size_t from) co
   }
 }
 
-std::size_t RecordCutter::boundary_at_or_after(std::string_view data, std::size_t pos) const {
-  if (pos == 0) return 0;
-  return next_split(data, pos - 1);
+std::size_t RecordCutter::part_split(std::string_view data, std::size_t target) const {
+  if (target > data.size()) return npos;
+  if (pattern_.empty()) return target;  // every byte a record
+  std::size_t m = data.find(pattern_, target);
+  return m == std::string_view::npos ? npos : m + opt_.recend.size();
 }
 
 std::size_t RecordCutter::cut(std::string_view data, bool eof) const {

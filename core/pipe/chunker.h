@@ -59,10 +59,14 @@ class RecordCutter {
   /// The number of records in a chunk produced by cut() (its last record may lack a terminator).
   std::size_t count_records(std::string_view chunk) const;
 
-  /// For --pipepart: the first split position p >= `pos` in `data` (a window of a file), or npos
-  /// when `data` holds none (read a larger window, or the file's end is the boundary). Ignores -L
-  /// and -N (--pipepart rejects them). `pos` 0 is always a boundary.
-  std::size_t boundary_at_or_after(std::string_view data, std::size_t pos) const;
+  /// For --pipepart, as GNU parallel 20221122 cuts a file (find_split_positions: a chunk ends
+  /// at the first split found from --block bytes past its start): the split that a cut aimed at
+  /// byte `target` of `data` gives — the end of the recend of the first recend+recstart match
+  /// that starts at or after `target` (with both empty: `target` itself) — or npos when `data`
+  /// holds no such match (read a larger window, or the file's end is the boundary). A record
+  /// boundary exactly at `target` is not taken when there is a recend: its match starts before
+  /// `target`. So a chunk is never empty and never ends inside a record.
+  std::size_t part_split(std::string_view data, std::size_t target) const;
 
   /// The options in force.
   const ChunkOptions& options() const { return opt_; }

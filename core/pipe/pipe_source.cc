@@ -66,6 +66,8 @@ PipeSource::PipeSource(const RunConfig& cfg) : cfg_(cfg), cutter_(cfg.pipe.chunk
     }
   }
   if (!file_mode_) {
+    // A regular file is always readable and epoll refuses it: read it without waiting.
+    if (platform::regular_file_size(fd_) >= 0) pollable_ = false;
     rbuf_ = std::make_unique<char[]>(kReadSize);
     // A larger stdin pipe (when it is one) means fewer, larger reads.
     platform::grow_pipe(fd_, kReadSize);
@@ -212,22 +214,21 @@ JobSource::Status PipeSource::next_range(JobSpec& out) {
 }
 
 std::uint64_t PipeSource::boundary_after(std::uint64_t pos) {
-  // The first split at or after pos + block: read a window around it, larger until one is found.
-  const ChunkOptions& c = cfg_.pipe.chunk;
-  std::uint64_t target = pos + c.block;
+  // As GNU parallel: aim --block bytes past the chunk's start and cut after the first record
+  // end found from there on: read a window there, larger until one is found.
+  std::uint64_t target = pos + cfg_.pipe.chunk.block;
   if (target >= size_) return size_;
-  std::uint64_t w0 = std::max<std::uint64_t>(pos + 1, target - std::min<std::uint64_t>(target, c.recend.size()));
   std::size_t wlen = kWindow;
   std::string w;
   for (;;) {
-    std::size_t len = static_cast<std::size_t>(std::min<std::uint64_t>(wlen, size_ - w0));
+    std::size_t len = static_cast<std::size_t>(std::min<std::uint64_t>(wlen, size_ - target));
     w.resize(len);
-    long n = platform::read_at(fd_, w0, w.data(), len);
+    long n = platform::read_at(fd_, target, w.data(), len);
     if (n < 0) throw InputError(label_ + ": read error: " + platform::errno_message(static_cast<int>(-n)));
     w.resize(static_cast<std::size_t>(n));
-    std::size_t p = cutter_.boundary_at_or_after(w, static_cast<std::size_t>(target - w0));
-    if (p != RecordCutter::npos) return w0 + p;
-    if (w0 + w.size() >= size_) return size_;
+    std::size_t p = cutter_.part_split(w, 0);
+    if (p != RecordCutter::npos) return std::min(size_, target + p);
+    if (target + w.size() >= size_) return size_;
     wlen *= 2;
   }
 }

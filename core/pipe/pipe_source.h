@@ -22,8 +22,9 @@ namespace poolrun::core {
 ///  - --pipe from a regular file (`< file`), without -N/-L/--round-robin: chunks are found by
 ///    reading only around block borders and sent as file ranges (as --pipepart), same cuts as
 ///    from a pipe (each chunk the longest run of whole records within --block).
-///  - --pipepart: ranges of RunConfig::pipe.file, each ending at the first record boundary at or
-///    after a multiple of --block past the previous one (as GNU parallel), sent by splice(2).
+///  - --pipepart: ranges of RunConfig::pipe.file, cut as GNU parallel cuts them: each range ends
+///    after the first record end that starts at least --block bytes past its start (never an
+///    empty range, never a cut record), sent by splice(2).
 ///  - --round-robin: at most -j jobs, each started with a chunk; when a job's pipe has taken its
 ///    chunk it takes the next one that is ready, so chunks go to whichever job reads fastest.
 /// The command words run as GNU parallel's --pipe runs them: joined with spaces, executed
@@ -36,13 +37,17 @@ class PipeSource final : public JobSource {
   Status next(JobSpec& out) override;
   void prepare(JobSpec& job) override;
   std::string tag(const JobSpec& job) const override;
-  int wait_fd() const override { return file_mode_ ? -1 : fd_; }
+  /// -1 when nothing is to be waited for: file ranges, or an input epoll cannot watch.
+  int wait_fd() const override { return file_mode_ || !pollable_ ? -1 : fd_; }
   void on_readable() override;
   void set_pollable(bool p) override { pollable_ = p; }
   bool reads_stdin() const override { return cfg_.pipe.mode == PipeConfig::Mode::Stdin; }
   /// Reads on while less than one whole chunk is buffered, also when every job slot is busy, so
   /// the next chunk is ready when a slot frees (and for --round-robin jobs waiting for one).
-  bool wants_input() const override { return !file_mode_ && !eof_ && (hungry_ || !chunk_buffered()); }
+  /// Never for an input that is read without waiting (a regular file, /dev/null).
+  bool wants_input() const override {
+    return !file_mode_ && pollable_ && !eof_ && (hungry_ || !chunk_buffered());
+  }
 
  private:
   bool read_once();                        // false at eof; throws InputError

@@ -45,6 +45,7 @@ json job_to_json(const JobRecord& r) {
   if (!r.spawn_error.empty()) j["spawn_error"] = r.spawn_error;
   if (r.stdin_bytes) j["stdin_bytes"] = *r.stdin_bytes;
   if (r.stdin_records) j["stdin_records"] = *r.stdin_records;
+  if (r.stdin_unread) j["stdin_unread"] = *r.stdin_unread;
   if (!r.reason.empty()) j["reason"] = r.reason;
   return j;
 }
@@ -179,6 +180,8 @@ std::string Reports::job_done(const JobRecord& rec) {
     // A job ended by a signal logs Exitval 0 and the signal, as GNU parallel's $? decoding.
     int exitval = rec.timed_out ? -1 : (rec.signal ? 0 : rec.exit_code);
     int sig = rec.timed_out ? 15 : rec.signal;
+    // As GNU parallel: a job that left its --pipe input unread shows signal 13 (SIGPIPE).
+    if (sig == 0 && rec.stdin_unread.value_or(0) > 0) sig = 13;
     std::string e = write(joblog_,
                           fmt::format("{}\t:\t{:.3f}\t{:9.3f}\t{}\t{}\t{}\t{}\t{}\n", rec.seq, rec.start,
                                       rec.duration_s, rec.stdin_bytes.value_or(0), rec.stdout_bytes,

@@ -32,9 +32,14 @@ struct JobRecord {
   std::string spawn_error;         ///< why the process could not start; empty when it did
   std::optional<std::uint64_t> stdin_bytes;    ///< --pipe: bytes the job's stdin pipe took
   std::optional<std::uint64_t> stdin_records;  ///< --pipe: records in its chunk(s), when counted
+  /// --pipe/--pipepart: bytes of its input the job never read (it exited or closed its stdin
+  /// first): what was left in its stdin pipe plus what was never written. Lost: the job fails.
+  std::optional<std::uint64_t> stdin_unread;
   std::string status;              ///< "succeeded", "failed", "skipped" (batch)
   std::string reason;              ///< why a job was skipped
-  bool failed() const { return exit_code != 0 || signal != 0 || timed_out || !spawn_error.empty(); }
+  bool failed() const {
+    return exit_code != 0 || signal != 0 || timed_out || !spawn_error.empty() || stdin_unread.value_or(0) > 0;
+  }
 };
 
 /// Totals of a run.

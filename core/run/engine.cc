@@ -68,6 +68,7 @@ struct Job {
   std::string results_dir;  // --results: the directory they are in
   UniqueFd feed;          // --pipe: the write end of the job's stdin pipe, while feeding it
   bool feed_waiting = false;  // --round-robin: fed all it had; waits for the next chunk
+  std::uint64_t stdin_unread = 0;  // --pipe: input bytes lost when the job stopped reading
   HeldOutput held[2];     // grouped output, or a non-live -k --line-buffer job's output
   HeldOutput partial[2];  // --line-buffer: the unfinished last line
   bool at_line_start[2] = {true, true};
@@ -188,6 +189,7 @@ class Engine final : Supervisor::Policy {
   std::string dry_buf_;  // --dry-run lines not yet written
 
   bool input_watched_ = false;
+  bool input_unwatchable_ = false;  // epoll refused the input fd: the source reads without waiting
   int input_fd_ = -1;
   bool source_done_ = false;
   std::deque<std::unique_ptr<Job>> retry_queue_;
@@ -286,11 +288,16 @@ void Engine::start_jobs() {
     dry_buf_.clear();
   }
   // Watch the input only while it is needed: a level-triggered fd left in the loop would spin.
-  bool want = (pending || source_.wants_input()) && stop_ == Stop::None && source_.wait_fd() >= 0;
+  bool want = (pending || source_.wants_input()) && stop_ == Stop::None && !input_unwatchable_ &&
+              source_.wait_fd() >= 0;
   if (want && !input_watched_) {
     input_fd_ = source_.wait_fd();
     if (sup_.loop().add(input_fd_, kTokenInput)) {
-      source_.set_pollable(false);  // epoll cannot watch it (e.g. /dev/null): reads never wait
+      // epoll cannot watch it (a regular file, /dev/null): reads never wait from now on. Asked
+      // once: a retry would fail the same way, and retrying here without end would never get
+      // back to the event loop (and its signals).
+      source_.set_pollable(false);
+      input_unwatchable_ = true;
       return start_jobs();
     }
     input_watched_ = true;
@@ -330,6 +337,7 @@ void Engine::launch(std::unique_ptr<Job> job) {
   j.deferred = false;
   if (!resumed) ++j.attempt;  // attempts made, this one included
   j.status = ExitStatus{};
+  j.stdin_unread = 0;
   j.timed_out = false;
   j.spawn_error.clear();
   j.exited = false;
@@ -570,8 +578,19 @@ void Engine::on_feed(std::size_t slot) {
       job->feed_waiting = true;
       return;
     case FeedState::Broken:
-      // The job stopped reading (e.g. `head -1`): its business; its exit status tells the rest.
-      if (err != EPIPE) spdlog::warn("job {}: writing its stdin: {}", job->spec.input.seq, platform::errno_message(err));
+      // The job stopped reading (e.g. `head -1`) before its input was all written: what is left
+      // in its pipe and what was never written is lost, and the job fails (as GNU parallel,
+      // whose write then fails with SIGPIPE). A --round-robin job loses its chunk in progress.
+      if (err == EPIPE) {
+        const StdinFeed& f = *job->spec.stdin_feed;
+        long in_pipe = platform::pipe_unread(job->feed.get());
+        job->stdin_unread = (f.data.size() - f.data_pos) + (f.file_fd >= 0 ? f.file_length - f.file_pos : 0) +
+                            static_cast<std::uint64_t>(in_pipe > 0 ? in_pipe : 0);
+        spdlog::warn("job {}: stopped reading its input with {} bytes unread; they are lost",
+                     job->spec.input.seq, job->stdin_unread);
+      } else {
+        spdlog::warn("job {}: writing its stdin: {}", job->spec.input.seq, platform::errno_message(err));
+      }
       close_feed(*job);
       return;
     case FeedState::Done: close_feed(*job); return;
@@ -772,7 +791,7 @@ void Engine::finish(std::size_t slot) {
   --running_;
   free_slots_.push(slot);
   bool failed = job->status.exit_code != 0 || job->status.signal != 0 || job->timed_out ||
-                !job->spawn_error.empty();
+                !job->spawn_error.empty() || job->stdin_unread > 0;
   if (failed && job->attempt < job->spec.retries.value_or(cfg_.retries) && stop_ == Stop::None) {
     // --retries: run it again; only the last attempt's output is printed. The attempt's result
     // stays with it, so a run that stops before the retry still reports the job as failed.
@@ -783,6 +802,7 @@ void Engine::finish(std::size_t slot) {
     again->status = job->status;
     again->timed_out = job->timed_out;
     again->spawn_error = job->spawn_error;
+    again->stdin_unread = job->stdin_unread;
     again->start_mono = job->start_mono;
     again->start_wall = job->start_wall;
     again->end_mono = job->end_mono;
@@ -871,6 +891,7 @@ void Engine::record(Job& job, const char* status) {
   if (const auto& f = job.spec.stdin_feed) {
     r.stdin_bytes = f->written;
     if (f->records_known) r.stdin_records = f->records;
+    if (job.stdin_unread > 0) r.stdin_unread = job.stdin_unread;
   }
   if (status) r.status = status;
   ++summary_.jobs;
@@ -894,7 +915,7 @@ void Engine::check_halt(const Job& job) {
   const HaltPolicy& h = cfg_.halt;
   if (h.when == HaltPolicy::When::Never || stop_ != Stop::None) return;
   bool failed = job.status.exit_code != 0 || job.status.signal != 0 || job.timed_out ||
-                !job.spawn_error.empty();
+                !job.spawn_error.empty() || job.stdin_unread > 0;
   double n = 0;
   switch (h.why) {
     case HaltPolicy::Why::Fail: n = static_cast<double>(summary_.failed); break;

@@ -121,7 +121,74 @@ check pipe_rr_all_records "$(seq 500000 | sha256sum)" "$(sort -n out | sha256sum
 seq 2 | run --pipe -N1 -j5 --round-robin --jsonl r.jsonl cat
 check pipe_rr_tiny_jobs 2 "$(grep -c '"seq"' r.jsonl)"
 
+# stdin a regular file or /dev/null (epoll cannot watch either): read without waiting, in every
+# mode, with GNU parallel's chunks; the run never spins and stays responsive to signals.
+seq 10 >ten.txt
+for args in "-N4" "-N1" "-L2" "--block 5" "" "--round-robin -N3"; do
+  t=$(now)
+  run --pipe $args -j2 wc -l <ten.txt
+  check_rc "pipe_regular_stdin[$args].rc" 0 "$RC"
+  check "pipe_regular_stdin[$args].all_lines" 10 "$(printf '%s\n' "$OUT" | awk '{s+=$1} END{print s}')"
+  check_le "pipe_regular_stdin[$args].prompt" 10 "$(elapsed "$t")" s
+  run --pipe $args -j2 wc -l </dev/null
+  check_rc "pipe_devnull_stdin[$args].rc" 0 "$RC"
+done
+run --pipe -N4 -k wc -l <ten.txt
+check pipe_regular_stdin_N4_as_gnu "$(printf '4\n4\n2')" "$OUT"
+run -k echo <ten.txt
+check main_regular_stdin "$(seq 10)" "$OUT"
+run --map -j2 'sed s/^/m/' <ten.txt
+check map_regular_stdin "$(seq 10 | sed s/^/m/)" "$OUT"
+# SIGINT and SIGTERM end such a run (all jobs slots busy, input left) within seconds.
+for sig in INT TERM; do
+  "$P" --pipe -N4 -j2 "sleep 30; cat >/dev/null" <ten.txt >/dev/null 2>&1 &
+  pid=$!
+  sleep 1
+  t=$(now)
+  kill -s $sig $pid
+  wait_exit 10 $pid || kill -s KILL $pid
+  check_cmd "pipe_regular_stdin_sig$sig.ends" "poolrun ends within seconds (status $WRC)" test "$WRC" != timeout
+  check_le "pipe_regular_stdin_sig$sig.prompt" 10 "$(elapsed "$t")" s
+done
+
+# A block smaller than a record never cuts the record nor gives empty jobs (as GNU parallel).
+printf '1\n2\n3\n' >f3
+for m in "--pipepart -a f3" "--pipe"; do
+  run $m --block 1 -k 'echo "[$(cat)]"' <f3
+  check "block1[$m]" "[1] [2] [3]" "$(echo $OUT)"
+  run $m --block 1 --recend 2 -k 'echo "[$(cat)]"' <f3
+  check "block1_recend[$m]" "[1 2] [ 3]" "$(echo $OUT)"
+  run $m --block 1 --recstart 2 -k 'echo "[$(cat)]"' <f3
+  check "block1_recstart[$m]" "[1] [2 3]" "$(echo $OUT)"
+done
+cat f3 | run --pipe --block 1 -k 'echo "[$(cat)]"'
+check block1_stream "[1] [2] [3]" "$(echo $OUT)"
+run --pipepart -a f3 --block 2 -k 'echo "[$(cat)]"'
+check pipepart_block2_as_gnu "[1 2] [3]" "$(echo $OUT)"
+run --pipepart -a f3 --block 4 -k 'echo "[$(cat)]"'
+check pipepart_block4_as_gnu "[1 2 3]" "$(echo $OUT)"
+# Over many records: each --pipepart chunk ends at the first record end --block bytes past its
+# start (GNU parallel's cuts, so the same outputs).
+run --pipepart -a lines --block 10000 -k wc -c
+check pipepart_cuts_as_gnu "$(awk -v b=10000 '{n+=length($0)+1; if(n>b){print n; n=0}} END{if(n)print n}' lines)" "$OUT"
+
+# Jobs that leave input unread (more than their pipe holds): the bytes are lost, so each such
+# job fails (exit status: their number, as GNU parallel), with stdin_unread in the reports and
+# signal 13 in the joblog (as GNU parallel).
+seq 1000000 | run --pipe --block 2M -j2 --jsonl u.jsonl --joblog u.log true
+n13=$(awk -F'\t' 'NR > 1 && $8 == 13' u.log | wc -l)
+check_cmd pipe_unread_fails "jobs that left input unread (got $n13)" test "$n13" -ge 1
+check_rc pipe_unread_status_counts_them "$n13" "$RC"
+check pipe_unread_reported "$n13" "$(jq -s '[.[] | select(.seq) | select(.stdin_unread > 0)] | length' u.jsonl)"
+seq 1000000 | run --pipe --round-robin --block 2M -j2 true
+check_cmd pipe_rr_unread_not_silent "a non-zero status (got $RC)" test "$RC" -ne 0
+seq 1000000 | run --pipe --block 2M -j2 'cat >/dev/null'
+check_rc pipe_all_read_ok 0 "$RC"
+
 # Usage errors: one clear line, status 255.
+run --round-robin echo ::: a
+check_rc round_robin_needs_pipe 255 "$RC"
+check pipe_round_robin_needs_pipe_msg "poolrun: --round-robin needs --pipe" "$ERR"
 run --pipepart --block 1k cat
 check_rc pipepart_needs_file 255 "$RC"
 check_match pipepart_needs_file_msg 'pipepart needs exactly one file' "$ERR"

@@ -145,13 +145,64 @@ TEST_CASE("the cut needs more input until a record ends past the block", "[chunk
   CHECK(fasta.next_split(">a>b", 0) == 2);  // a split at 0 (the very start) is none
 }
 
-TEST_CASE("--pipepart boundaries: the first split at or after a position", "[chunker]") {
-  ChunkOptions opt;
+namespace {
+// Cuts the whole of `data` as PipeSource cuts a --pipepart file (windows aside): each chunk ends
+// at the split of the next aim; returns the chunks joined with '|'.
+std::string part_chunks(const std::string& data, ChunkOptions opt) {
   RecordCutter cutter(opt);
-  CHECK(cutter.boundary_at_or_after("ab\ncd\nef", 0) == 0);
-  CHECK(cutter.boundary_at_or_after("ab\ncd\nef", 3) == 3);
-  CHECK(cutter.boundary_at_or_after("ab\ncd\nef", 4) == 6);
-  CHECK(cutter.boundary_at_or_after("ab\ncd\nef", 7) == RecordCutter::npos);
+  std::string out;
+  std::uint64_t pos = 0;
+  while (pos < data.size()) {
+    std::uint64_t t = pos + opt.block;
+    std::uint64_t end = data.size();
+    if (t < data.size()) {
+      std::size_t p = cutter.part_split(std::string_view(data).substr(t), 0);
+      if (p != RecordCutter::npos) end = std::min<std::uint64_t>(data.size(), t + p);
+    }
+    REQUIRE(end > pos);  // never an empty chunk
+    if (!out.empty()) out += '|';
+    out += data.substr(pos, end - pos);
+    pos = end;
+  }
+  return out;
+}
+}  // namespace
+
+TEST_CASE("--pipepart cuts as GNU parallel 20221122: never an empty chunk, never a cut record", "[chunker]") {
+  ChunkOptions opt;
+  const std::string f3 = "1\n2\n3\n";
+  // Results of `parallel --pipepart -a f3 --block B -k 'echo "[$(cat)]"'`.
+  opt.block = 1;
+  CHECK(part_chunks(f3, opt) == "1\n|2\n|3\n");
+  opt.block = 2;
+  CHECK(part_chunks(f3, opt) == "1\n2\n|3\n");
+  opt.block = 3;
+  CHECK(part_chunks(f3, opt) == "1\n2\n|3\n");
+  opt.block = 4;
+  CHECK(part_chunks(f3, opt) == "1\n2\n3\n");
+  opt.block = 100;
+  CHECK(part_chunks(f3, opt) == f3);
+  opt.block = 1;
+  opt.recend = "2";
+  CHECK(part_chunks(f3, opt) == "1\n2|\n3\n");
+  opt.recend = "";
+  opt.recstart = "2";
+  CHECK(part_chunks(f3, opt) == "1\n|2\n3\n");
+  opt.recstart = "";
+  CHECK(part_chunks(f3, opt) == "1|\n|2|\n|3|\n");  // every byte a record
+  // A record many blocks long is one chunk.
+  opt = ChunkOptions{};
+  opt.block = 1;
+  std::string longrec(10000, 'x');
+  CHECK(part_chunks("a\n" + longrec + "\nb\n", opt) == "a\n|" + longrec + "\n|b\n");
+  RecordCutter c(opt);
+  CHECK(c.part_split("ab\ncd", 0) == 3);
+  CHECK(c.part_split("ab\ncd", 3) == RecordCutter::npos);
+  CHECK(c.part_split("ab", 3) == RecordCutter::npos);
+  opt.recend = "\n";
+  opt.recstart = ">";
+  RecordCutter both(opt);
+  CHECK(both.part_split("a\nb\n>c", 0) == 4);  // both must match; the split is between them
 }
 
 TEST_CASE("--header: lines, ':' and a regular expression", "[chunker]") {
