@@ -1,9 +1,12 @@
 #include "app/completion_cmd.h"
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <string_view>
 
 #include "app/batch_cmd.h"
+#include "app/messages.h"
 #include "core/errors.h"
 #include "core/run/launcher.h"
 
@@ -466,7 +469,7 @@ int completion_main(const CLI::App& main_app, const std::vector<std::string>& ar
   std::size_t extra = 2;
   if (argv[1] == "--completion") {
     if (argv.size() < 3) {
-      std::fprintf(stderr, "poolrun: --completion needs a value: bash or zsh\n");
+      print_error("--completion needs a value: bash or zsh");
       return 255;
     }
     shell = argv[2];
@@ -475,17 +478,17 @@ int completion_main(const CLI::App& main_app, const std::vector<std::string>& ar
     shell = argv[1].substr(std::string("--completion=").size());
   }
   if (argv.size() > extra) {
-    std::fprintf(stderr, "poolrun: --completion takes one value (bash or zsh), got also '%s'\n", argv[extra].c_str());
+    print_error("--completion takes one value (bash or zsh), got also '" + argv[extra] + "'");
     return 255;
   }
   try {
     std::string script = completion_script(main_app, shell);
     if (std::fwrite(script.data(), 1, script.size(), stdout) != script.size() || std::fflush(stdout) != 0) {
-      std::perror("poolrun: --completion: cannot write the script");
+      print_error(std::string("--completion: cannot write the script: ") + std::strerror(errno));
       return 255;
     }
   } catch (const UsageError& e) {
-    std::fprintf(stderr, "poolrun: %s\n", e.what());
+    print_error(e.what());
     return 255;
   }
   return 0;

@@ -14,6 +14,7 @@
 #include "app/batch_cmd.h"
 #include "app/bench_cmd.h"
 #include "app/completion_cmd.h"
+#include "app/messages.h"
 #include "app/report_cmd.h"
 #include "app/run_cmd.h"
 #include "core/errors.h"
@@ -22,19 +23,33 @@
 
 namespace {
 
-void setup_logging(int verbose, bool quiet) {
+/// Every message poolrun prints on stderr has one form, "poolrun: LEVEL: text" (LEVEL: error,
+/// warning, info, debug), as GNU parallel's "parallel: Error: text" and most GNU tools'. The
+/// logger goes in first, so that nothing logged while options are parsed reaches spdlog's default
+/// logger (stdout, another format); warnings and errors until the options set the level.
+void install_logger() {
   auto logger = spdlog::stderr_logger_st("poolrun");
   logger->set_pattern("poolrun: %l: %v");
-  logger->set_level(quiet ? spdlog::level::err
-                          : verbose >= 2 ? spdlog::level::debug
-                          : verbose == 1 ? spdlog::level::info
-                                         : spdlog::level::warn);
+  logger->set_level(spdlog::level::warn);
   spdlog::set_default_logger(logger);
 }
 
+void set_log_level(int verbose, bool quiet) {
+  spdlog::default_logger_raw()->set_level(quiet ? spdlog::level::err
+                                          : verbose >= 2 ? spdlog::level::debug
+                                          : verbose == 1 ? spdlog::level::info
+                                                         : spdlog::level::warn);
+}
+
 int fail(const std::string& msg) {
-  std::fprintf(stderr, "poolrun: %s\n", msg.c_str());
+  poolrun::app::print_error(msg);
   return 255;
+}
+
+/// A CLI11 parse error of subcommand `cmd` ("batch", "bench") as one line: its own words for an
+/// unknown option, CLI11's text otherwise.
+int fail_parse(const std::string& cmd, const CLI::ParseError& e) {
+  return fail(cmd + ": " + poolrun::app::parse_error_text(e, "poolrun " + cmd));
 }
 
 /// `poolrun batch ...`: the batch subcommand, with its own options (app/batch_cmd.h).
@@ -48,9 +63,9 @@ int batch_main(const std::vector<std::string>& args) {
   } catch (const CLI::Success& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    return fail(std::string("batch: ") + e.what());
+    return fail_parse("batch", e);
   }
-  setup_logging(opts.verbose, opts.quiet);
+  set_log_level(opts.verbose, opts.quiet);
   try {
     return poolrun::app::run_batch(opts, args);
   } catch (const std::exception& e) {
@@ -72,9 +87,9 @@ int bench_main(const std::vector<std::string>& args) {
   } catch (const CLI::Success& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    return fail(std::string("bench: ") + e.what());
+    return fail_parse("bench", e);
   }
-  setup_logging(opts.verbose, opts.quiet);
+  set_log_level(opts.verbose, opts.quiet);
   try {
     return poolrun::app::run_bench(opts, args);
   } catch (const std::exception& e) {
@@ -113,7 +128,7 @@ int parse_main_options(const std::vector<std::string>& args, poolrun::app::RunOp
   } catch (const CLI::Success& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    return fail(e.what());
+    return fail(poolrun::app::parse_error_text(e, "poolrun"));
   } catch (const poolrun::UsageError& e) {
     return fail(e.what());
   }
@@ -124,6 +139,7 @@ int parse_main_options(const std::vector<std::string>& args, poolrun::app::RunOp
 
 int main(int argc, char** argv) {
   poolrun::platform::ensure_stdio_open();
+  install_logger();
   // The hidden worker mode of `poolrun bench` (spawn start method): before anything else.
   if (argc == 2 && std::string(argv[1]) == poolrun::platform::kBuiltinWorkerArg) poolrun::platform::run_builtin_worker();
   std::vector<std::string> args(argv, argv + argc);
@@ -138,7 +154,7 @@ int main(int argc, char** argv) {
   } else if (int status = parse_main_options(args, run_opts); status >= 0) {
     return status;
   }
-  setup_logging(run_opts.verbose, run_opts.quiet);
+  set_log_level(run_opts.verbose, run_opts.quiet);
   try {
     return poolrun::app::run_main(run_opts, args);
   } catch (const poolrun::UsageError& e) {

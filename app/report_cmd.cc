@@ -1,6 +1,8 @@
 // `poolrun report timeline`: see report_cmd.h.
 #include "app/report_cmd.h"
 
+#include "app/messages.h"
+
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <exception>
@@ -16,7 +18,7 @@ namespace poolrun::app {
 namespace {
 
 int fail(const std::string& sub, const std::string& msg) {
-  std::fprintf(stderr, "poolrun: report %s: %s\n", sub.c_str(), msg.c_str());
+  print_error("report " + sub + ": " + msg);
   return 255;
 }
 
@@ -76,10 +78,10 @@ int report_main(const std::vector<std::string>& argv) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     const std::string sub = argv.size() >= 3 ? argv[2] : "";
-    if (sub == "timeline" || sub == "chart") return fail(sub, e.what());
+    if (sub == "timeline" || sub == "chart") return fail(sub, parse_error_text(e, "poolrun report " + sub));
     if (!sub.empty() && sub[0] != '-')
       return fail(sub, "no such subcommand; there are: timeline, chart (see poolrun report --help)");
-    std::fprintf(stderr, "poolrun: report: a subcommand is needed: timeline or chart (see poolrun report --help)\n");
+    print_error("report: a subcommand is needed: timeline or chart (see poolrun report --help)");
     return 255;
   }
   const std::string name = input == "-" ? "<stdin>" : input;

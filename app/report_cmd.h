@@ -12,7 +12,7 @@ namespace poolrun::app {
 /// and, when FILE is not stdout, prints the chart's summary line (jobs, wall, utilisation) on stdout.
 /// `report chart` reads a line chart description (core/report/chart_json.h; "-": stdin) and writes it as
 /// SVG to the --svg FILE ("-": stdout).
-/// Returns the exit status: 0, or 255 after one line on stderr ("poolrun: report timeline: ...")
+/// Returns the exit status: 0, or 255 after one line on stderr ("poolrun: error: report timeline: ...")
 /// for bad options, an unreadable or invalid input, or an unwritable FILE.
 int report_main(const std::vector<std::string>& argv);
 

@@ -318,7 +318,7 @@ bad_spec() {  # bad_spec NAME SPEC_TEXT EXPECTED_MESSAGE
   printf '%s' "$2" >bad.json
   run batch bad.json
   check_rc "invalid[$1].status" 255 "$RC"
-  check "invalid[$1].message" "poolrun: bad.json: $3" "$ERR"
+  check "invalid[$1].message" "poolrun: error: bad.json: $3" "$ERR"
   check "invalid[$1].no_stdout" "" "$OUT"
 }
 R='"cmd": "touch ran.x"'
@@ -339,7 +339,7 @@ check_cmd invalid.nothing_ran "a job of an invalid spec ran" test ! -e ran.x
 
 printf '%s\n' '{"name": "a", "cmd": "x"}' '{"name": "b", "cmd": "x", "retries": "2"}' | run batch -
 check_rc invalid.jsonl.status 255 "$RC"
-check invalid.jsonl.message 'poolrun: <stdin>: line 2: retries: expected a whole number of attempts like 3, got "2"' "$ERR"
+check invalid.jsonl.message 'poolrun: error: <stdin>: line 2: retries: expected a whole number of attempts like 3, got "2"' "$ERR"
 
 for args in 'nosuch.json' '--bogus ci.json' '-j abc ci.json' '--timeout 50% ci.json' \
   'ci.json extra' '--start-method teleport ci.json'; do
@@ -350,10 +350,10 @@ for args in 'nosuch.json' '--bogus ci.json' '-j abc ci.json' '--timeout 50% ci.j
   check "usage[$args].no_stdout" "" "$OUT"
 done
 run batch nosuch.json
-check usage.missing_file "poolrun: nosuch.json: cannot open the spec: No such file or directory" "$ERR"
+check usage.missing_file "poolrun: error: nosuch.json: cannot open the spec: No such file or directory" "$ERR"
 run batch  # stdin is /dev/null here: not a spec
 check_rc usage.no_spec.status 255 "$RC"
-check_match usage.no_spec.message '^poolrun: batch: no spec given' "$ERR"
+check_match usage.no_spec.message '^poolrun: error: batch: no spec given' "$ERR"
 
 run batch --help
 check_rc help.status 0 "$RC"

@@ -21,10 +21,10 @@ BUILD_DIR=$(dirname "$P")
 # --- the option itself
 run --completion
 check_rc "--completion without a shell: status 255" 255 "$RC"
-check "--completion without a shell: one line" "poolrun: --completion needs a value: bash or zsh" "$ERR"
+check "--completion without a shell: one line" "poolrun: error: --completion needs a value: bash or zsh" "$ERR"
 run --completion fish
 check_rc "--completion fish: status 255" 255 "$RC"
-check "--completion fish: one line" "poolrun: --completion: expected bash or zsh, got 'fish'" "$ERR"
+check "--completion fish: one line" "poolrun: error: --completion: expected bash or zsh, got 'fish'" "$ERR"
 run --completion bash extra
 check_rc "--completion bash extra: status 255" 255 "$RC"
 run --completion=zsh

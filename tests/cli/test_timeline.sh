@@ -71,7 +71,7 @@ bad() {  # bad NAME ERE ARGS...
   rm -f out.svg
   run report timeline "$@"
   check_rc "$name: status 255" 255 "$RC"
-  check_match "$name: one clear line" "^poolrun: report.*$re" "$ERR"
+  check_match "$name: one clear line" "^poolrun: error: report.*$re" "$ERR"
   check "$name: one line only" 1 "$(printf '%s\n' "$ERR" | wc -l)"
   check "$name: no SVG written" no "$([ -e out.svg ] && echo yes || echo no)"
 }
@@ -87,7 +87,7 @@ bad "no --svg" 'timeline: --svg is required' run.json
 bad "no report" 'report is required' --svg out.svg
 run report timeline run.json --svg nodir/out.svg
 check_rc "unwritable --svg: status 255" 255 "$RC"
-check_match "unwritable --svg: names the file" '^poolrun: report timeline: nodir/out\.svg: cannot create the SVG file' "$ERR"
+check_match "unwritable --svg: names the file" '^poolrun: error: report timeline: nodir/out\.svg: cannot create the SVG file' "$ERR"
 # --- report chart: a line chart of a JSON description
 cat >chart.json <<'JSON'
 {"title": "a <b> & c", "x_label": "slots", "y_label": "speed-up", "ideal_line": true,
@@ -102,14 +102,14 @@ run report chart chart.json --svg -
 check "report chart --svg - writes the same SVG" "$(cat chart.svg)" "$OUT"
 run report chart run.json --svg out.svg
 check_rc "report chart of a run report: status 255" 255 "$RC"
-check "report chart of a run report: one line" 'poolrun: report chart: run.json: unknown key "argv"' "$ERR"
+check "report chart of a run report: one line" 'poolrun: error: report chart: run.json: unknown key "argv"' "$ERR"
 
 run report
 check_rc "report without a subcommand: status 255" 255 "$RC"
-check_match "report without a subcommand: says which there are" '^poolrun: report: a subcommand is needed: timeline or chart' "$ERR"
+check_match "report without a subcommand: says which there are" '^poolrun: error: report: a subcommand is needed: timeline or chart' "$ERR"
 run report gantt x.json
 check_rc "report with an unknown subcommand: status 255" 255 "$RC"
-check_match "report with an unknown subcommand: names it" "^poolrun: report gantt: no such subcommand" "$ERR"
+check_match "report with an unknown subcommand: names it" "^poolrun: error: report gantt: no such subcommand" "$ERR"
 run report timeline --help
 check_rc "report timeline --help exits 0" 0 "$RC"
 check_match "--help lists --svg" '--svg' "$OUT"
