@@ -80,8 +80,18 @@ printf '{"name": "x"}\n' >other.json
 jq '.jobs[1].start = "soon"' run.json >badjob.json
 bad "missing file" 'nope\.json: cannot open the report: No such file' nope.json --svg out.svg
 bad "not JSON" 'text\.txt: not JSON: ' text.txt --svg out.svg
-bad "other JSON" 'other\.json: not a poolrun --json report' other.json --svg out.svg
-bad "a --jsonl file" 'run\.jsonl: a --jsonl file; the timeline reads the report of --json FILE' run.jsonl --svg out.svg
+expects='report timeline draws the report of poolrun --json FILE or poolrun batch --json FILE$'
+bad "other JSON" "other\\.json: a JSON object without \"tool\": \"poolrun\"; $expects" other.json --svg out.svg
+bad "a --jsonl file" "run\\.jsonl: a --jsonl file; $expects" run.jsonl --svg out.svg
+# Reports of another kind say what they are and what the timeline expects.
+seq 6 | "$P" --map -j2 --json map.json cat >/dev/null
+bad "a --map report" "map\\.json: a --map report \\(one record per chunk, \"mode\": \"map\"\\); $expects" map.json --svg out.svg
+"$P" bench -n 2 -w 1 -r 1 -e serial cpu:1000 --json bench.json >/dev/null
+bad "a bench report" "bench\\.json: a poolrun bench --json report; $expects" bench.json --svg out.svg
+printf '{"title": "t", "series": []}' >chart-desc.json
+bad "a chart description" "chart-desc\\.json: a chart description \\(for poolrun report chart\\); $expects" chart-desc.json --svg out.svg
+printf '[1, 2]' >array.json
+bad "a JSON array" "array\\.json: a JSON array; $expects" array.json --svg out.svg
 bad "a bad job record" 'badjob\.json: jobs\[1\]: "start" is not a number' badjob.json --svg out.svg
 bad "no --svg" 'timeline: --svg is required' run.json
 bad "no report" 'report is required' --svg out.svg
