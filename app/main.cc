@@ -138,10 +138,20 @@ int parse_main_options(const std::vector<std::string>& args, poolrun::app::RunOp
 }  // namespace
 
 int main(int argc, char** argv) {
-  poolrun::platform::ensure_stdio_open();
+  // Whether poolrun's stdout is open is asked before anything opens an fd: the first open would
+  // take the free fd 1, and the output meant for stdout would go to that file or pipe.
+  const bool stdout_open = poolrun::platform::fd_is_open(1);
+  poolrun::platform::ensure_stdio_open();  // a closed stdin or stderr becomes /dev/null
   install_logger();
   // The hidden worker mode of `poolrun bench` (spawn start method): before anything else.
   if (argc == 2 && std::string(argv[1]) == poolrun::platform::kBuiltinWorkerArg) poolrun::platform::run_builtin_worker();
+  // A closed stdout (`poolrun ... >&-`) would lose every job's output while poolrun exits 0 (GNU
+  // parallel does so): it is an error before anything runs, for every subcommand. With stderr
+  // closed too, the line goes to /dev/null and the exit status alone tells.
+  if (!stdout_open) {
+    poolrun::app::print_error("standard output is closed: the output would be lost (redirect it to /dev/null to discard it)");
+    return 255;
+  }
   std::vector<std::string> args(argv, argv + argc);
   if (args.size() >= 2 && args[1] == "batch") return batch_main(args);
   if (args.size() >= 2 && args[1] == "report") return poolrun::app::report_main(args);

@@ -164,6 +164,43 @@ seq 3 | "$P" --map -j1 cat >/dev/full 2>"$T/full.err"
 check_rc stdout_full.map.rc 255 "$?"
 check stdout_full.map.message "poolrun: error: standard output: No space left on device" "$(cat "$T/full.err")"
 
+# A closed stdout (`poolrun ... >&-`) is an error before anything runs: one line, exit 255 (GNU
+# parallel exits 0 with the output gone). Checked before poolrun opens any fd, so its own first
+# pipe or file is not taken for stdout. Likewise for --map, batch and the other subcommands, and
+# still 255 with stderr closed as well. A closed stdin or stderr alone is no error.
+closed_msg="poolrun: error: standard output is closed: the output would be lost (redirect it to /dev/null to discard it)"
+rm -f ran
+"$P" touch ran ::: a >&- 2>"$T/closed.err"
+check_rc stdout_closed.rc 255 "$?"
+check stdout_closed.message "$closed_msg" "$(cat "$T/closed.err")"
+check_cmd stdout_closed.no_job "a job ran with stdout closed" test ! -e ran
+"$P" -k --json closed.json echo ::: a >&- 2>"$T/closed.err"
+check_rc stdout_closed.with_report.rc 255 "$?"
+check_cmd stdout_closed.with_report.no_report "the report was written with stdout closed" test ! -e closed.json
+seq 3 | "$P" --map -j1 cat >&- 2>"$T/closed.err"
+check_rc stdout_closed.map.rc 255 "$?"
+check stdout_closed.map.message "$closed_msg" "$(cat "$T/closed.err")"
+printf '{"jobs": [{"name": "a", "cmd": "touch ran"}]}' >closed-spec.json
+"$P" batch closed-spec.json >&- 2>"$T/closed.err"
+check_rc stdout_closed.batch.rc 255 "$?"
+check stdout_closed.batch.message "$closed_msg" "$(cat "$T/closed.err")"
+check_cmd stdout_closed.batch.no_job "a batch job ran with stdout closed" test ! -e ran
+for sub in "bench -n 2 -w 1 -r 1 -e serial cpu:10" "--help" "--version" "--completion bash"; do
+  # shellcheck disable=SC2086
+  "$P" $sub >&- 2>"$T/closed.err"
+  check_rc "stdout_closed[$sub].rc" 255 "$?"
+  check "stdout_closed[$sub].message" "$closed_msg" "$(cat "$T/closed.err")"
+done
+{ "$P" touch ran ::: a >&- 2>&-; echo $? >"$T/closed.rc"; }
+check stdout_and_stderr_closed.rc 255 "$(cat "$T/closed.rc")"
+check_cmd stdout_and_stderr_closed.no_job "a job ran with stdout and stderr closed" test ! -e ran
+OUT=$("$P" -k echo ::: a b 2>&-); rc=$?
+check_rc stderr_closed.rc 0 "$rc"
+check stderr_closed.output "$(printf 'a\nb')" "$OUT"
+OUT=$("$P" -k echo ::: a b <&-); rc=$?
+check_rc stdin_closed.rc 0 "$rc"
+check stdin_closed.output "$(printf 'a\nb')" "$OUT"
+
 # A bad start method names where it came from
 OUT=$(POOLRUN_START_METHOD=bogus "$P" echo ::: a 2>&1); rc=$?
 check_rc start_method_env.rc 255 "$rc"
