@@ -14,6 +14,7 @@
 #include "app/batch_cmd.h"
 #include "app/bench_cmd.h"
 #include "app/completion_cmd.h"
+#include "app/help_format.h"
 #include "app/messages.h"
 #include "app/report_cmd.h"
 #include "app/run_cmd.h"
@@ -56,6 +57,7 @@ int fail_parse(const std::string& cmd, const CLI::ParseError& e) {
 int batch_main(const std::vector<std::string>& args) {
   CLI::App app{"poolrun batch: run named jobs with dependencies from a JSON spec (see docs/batch.md)",
                "poolrun batch"};
+  poolrun::app::set_help_format(app);
   poolrun::app::BatchOptions opts;
   poolrun::app::setup_batch(app, opts);
   try {
@@ -77,6 +79,7 @@ int batch_main(const std::vector<std::string>& args) {
 int bench_main(const std::vector<std::string>& args) {
   CLI::App app{"poolrun bench: CPU-bound or I/O-bound? threads or processes? how many workers? (see docs/bench.md)",
                "poolrun bench"};
+  poolrun::app::set_help_format(app);
   poolrun::app::BenchOptions opts;
   poolrun::app::setup_bench(app, opts);
   // Words after "--" are a command with its ::: inputs, not options of bench.
@@ -102,7 +105,13 @@ int bench_main(const std::vector<std::string>& args) {
 /// 0 after --help, --version or --completion, 255 after one line on stderr for a usage error.
 int parse_main_options(const std::vector<std::string>& args, poolrun::app::RunOptions& run_opts) {
   CLI::App app{"poolrun: run a command over many inputs in parallel (GNU parallel compatible)", "poolrun"};
+  poolrun::app::set_help_format(app);
   app.set_version_flag("--version", std::string("poolrun ") + POOLRUN_VERSION);
+  // Handled before parsing when it is the first word (completion_main); declared so that --help
+  // and the completion scripts list it, and so that anywhere else it is refused by name.
+  std::string completion_shell;
+  app.add_option("--completion", completion_shell, "Print the bash or zsh completion script and exit")
+      ->type_name("SHELL");
   app.footer("Examples:\n  find . -name '*.txt' | poolrun gzip -k {}\n  poolrun -k echo {} ::: a b c\n"
              "See man poolrun for every option; poolrun batch --help for job specs with dependencies;\n"
              "poolrun bench --help for CPU- vs I/O-bound, threads vs processes; poolrun report timeline\n"
@@ -124,6 +133,8 @@ int parse_main_options(const std::vector<std::string>& args, poolrun::app::RunOp
     // CLI11 parses a reversed vector (it pops from the back).
     std::reverse(opts.begin(), opts.end());
     app.parse(opts);
+    if (!completion_shell.empty())
+      throw poolrun::UsageError("--completion comes alone: poolrun --completion bash|zsh");
     run_opts.rest = std::move(rest);
   } catch (const CLI::Success& e) {
     return app.exit(e);

@@ -5,7 +5,27 @@
 #include <string>
 #include <vector>
 
+namespace CLI {
+class App;
+}
+
 namespace poolrun::app {
+
+/// Raw option values of `poolrun report timeline|chart` as CLI11 binds them.
+struct ReportOptions {
+  std::string input;  ///< RUN.json or CHART.json; "-": stdin
+  std::string svg;    ///< --svg FILE; "-": stdout
+};
+
+/// The subcommands of `poolrun report` that setup_report declares on its App.
+struct ReportCommands {
+  CLI::App* timeline = nullptr;
+  CLI::App* chart = nullptr;
+};
+
+/// Declares the subcommands timeline and chart and their options on `app` (bound to `o`), for
+/// report_main and the completion scripts.
+ReportCommands setup_report(CLI::App& app, ReportOptions& o);
 
 /// Handles `poolrun report ...` (argv as main() got it, argv[1] == "report"). `report timeline`
 /// reads the --json report RUN.json ("-": stdin), writes the chart to the --svg FILE ("-": stdout)
