@@ -99,8 +99,23 @@ class HelpFormatter : public CLI::Formatter {
   }
 
   std::string make_footer(const CLI::App* app) const override {
-    std::string f = app->get_footer();
-    return f.empty() ? "" : wrap(f, 0, 0) + "\n";
+    // Footers are written as prose lines and indented example lines: consecutive prose lines are
+    // one paragraph, reflowed at kHelpWidth; a line ending with ':' introduces what follows.
+    const std::string f = app->get_footer();
+    std::string text;
+    bool prose = false;
+    std::size_t start = 0;
+    while (start <= f.size()) {
+      std::size_t nl = f.find('\n', start);
+      std::string line = f.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
+      const bool is_prose = !line.empty() && line[0] != ' ';
+      if (!text.empty()) text += prose && is_prose ? " " : "\n";
+      text += line;
+      prose = is_prose && line.back() != ':';
+      if (nl == std::string::npos) break;
+      start = nl + 1;
+    }
+    return text.empty() ? "" : wrap(text, 0, 0) + "\n";
   }
 };
 
