@@ -327,16 +327,19 @@ bad_spec timeout "{\"jobs\": [{\"name\": \"a\", $R}, {\"name\": \"b\", $R}, {\"n
 bad_spec cycle "{\"jobs\": [{\"name\": \"build\", $R, \"needs\": [\"test\"]}, {\"name\": \"test\", $R, \"needs\": [\"build\"]}]}" \
   'dependency cycle: build -> test -> build (each job needs the next)'
 # A generated spec with 100 000 jobs on one cycle: one short line (its first jobs, its last one
-# and the count), not a megabyte of names.
-awk 'BEGIN { n = 100000; printf "{\"jobs\": ["
-  for (i = 0; i < n; i++) printf "%s{\"name\": \"job%d\", \"cmd\": \"touch ran.x\", \"needs\": [\"job%d\"]}", (i ? "," : ""), i, (i + 1) % n
-  print "]}" }' >cycle.json
-RUN_TIMEOUT=120 run batch cycle.json
-check_rc "invalid[long cycle].status" 255 "$RC"
-check "invalid[long cycle].message" \
-  "poolrun: error: cycle.json: dependency cycle of 100000 jobs: job0 -> job1 -> job2 -> job3 -> ... -> job99999 -> job0 (each job needs the next)" \
-  "$ERR"
-rm -f cycle.json
+# and the count), not a megabyte of names. Checked
+# once, not per start method: nothing starts (about 3 s of CPU to read and check the spec).
+if [ -z "${POOLRUN_TEST_START_METHOD:-}" ]; then
+  awk 'BEGIN { n = 100000; printf "{\"jobs\": ["
+    for (i = 0; i < n; i++) printf "%s{\"name\": \"job%d\", \"cmd\": \"touch ran.x\", \"needs\": [\"job%d\"]}", (i ? "," : ""), i, (i + 1) % n
+    print "]}" }' >cycle.json
+  RUN_TIMEOUT=120 run batch cycle.json
+  check_rc "invalid[long cycle].status" 255 "$RC"
+  check "invalid[long cycle].message" \
+    "poolrun: error: cycle.json: dependency cycle of 100000 jobs: job0 -> job1 -> job2 -> job3 -> ... -> job99999 -> job0 (each job needs the next)" \
+    "$ERR"
+  rm -f cycle.json
+fi
 bad_spec unknown_need "{\"jobs\": [{\"name\": \"build\", $R}, {\"name\": \"test\", $R, \"needs\": [\"biuld\"]}]}" \
   'jobs[1].needs[0]: no job is named "biuld" (did you mean "build"?)'
 bad_spec duplicate_name "{\"jobs\": [{\"name\": \"a\", $R}, {\"name\": \"a\", $R}]}" \
