@@ -1,9 +1,14 @@
 #include "app/completion_cmd.h"
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <string_view>
 
 #include "app/batch_cmd.h"
+#include "app/bench_cmd.h"
+#include "app/messages.h"
+#include "app/report_cmd.h"
 #include "core/errors.h"
 #include "core/run/start_method.h"
 
@@ -58,8 +63,13 @@ std::vector<OptionSpec> describe(const CLI::App& app) {
     if (s.type.empty()) s.type = s.kind == Kind::Flag ? "" : "VALUE";
     s.repeatable = o->get_expected_max() > 1 || o->get_multi_option_policy() == CLI::MultiOptionPolicy::TakeAll;
     s.ends = o == app.get_help_ptr() || o == app.get_version_ptr();
-    for (const auto& n : s.longs)
+    for (const auto& n : s.longs) {
       if (n == "--start-method") s.choices = start_methods();
+      if (n == "--completion") {
+        s.choices = {"bash", "zsh"};
+        s.ends = true;
+      }
+    }
     out.push_back(std::move(s));
   }
   return out;
@@ -130,31 +140,20 @@ constexpr std::string_view kBashTemplate = R"BASH(# bash completion for poolrun 
 # do not edit: it is rebuilt with poolrun. Install it as
 # $PREFIX/share/bash-completion/completions/poolrun, or source it from ~/.bashrc.
 
-# The options of poolrun (main) and of `poolrun batch` (batch).
-_poolrun_options_main='@OPTIONS_MAIN@'
-_poolrun_options_batch='@OPTIONS_BATCH@'
-
-# _poolrun_kind CMD OPTION: sets _poolrun_k to how OPTION of CMD (main or batch) takes a value:
-# flag (it takes none), value, file, dir, or unknown.
+# The options of poolrun (main), `poolrun batch` (batch), `poolrun bench` (bench), `poolrun report
+# timeline` (report_timeline) and `poolrun report chart` (report_chart).
+@OPTION_LISTS@
+# _poolrun_kind CMD OPTION: sets _poolrun_k to how OPTION of CMD (main, batch, bench,
+# report_timeline, report_chart) takes a value: flag (it takes none), value, file, dir, or unknown.
 _poolrun_kind() {
-  if [[ $1 == batch ]]; then
-    case $2 in
-@KIND_BATCH@    esac
-  else
-    case $2 in
-@KIND_MAIN@    esac
-  fi
+  case $1 in
+@KIND_ARMS@  esac
 }
 
 # _poolrun_choices CMD OPTION: sets _poolrun_v to the values OPTION accepts (empty: any value).
 _poolrun_choices() {
-  if [[ $1 == batch ]]; then
-    case $2 in
-@CHOICES_BATCH@    esac
-  else
-    case $2 in
-@CHOICES_MAIN@    esac
-  fi
+  case $1 in
+@CHOICE_ARMS@  esac
 }
 
 # Sets words and cword: COMP_WORDS and COMP_CWORD, with the words bash split at a COMP_WORDBREAKS
@@ -246,15 +245,29 @@ _poolrun() {
   local words cword _poolrun_keep _poolrun_k _poolrun_v
   COMPREPLY=()
   _poolrun_words
-  local cur=${words[cword]} cmd=main first=1 i k w valueof='' start=-1 endopts=0
-  if ((cword > 1)) && [[ ${words[1]} == batch ]]; then cmd=batch first=2; fi
+  local cur=${words[cword]} cmd=main first=1 i k w valueof='' start=-1 endopts=0 dash=-1
+  if ((cword > 1)); then
+    case ${words[1]} in
+      batch | bench) cmd=${words[1]} first=2 ;;
+      report)
+        if ((cword == 2)); then
+          _poolrun_add "" < <(compgen -W 'timeline chart --help' -- "$cur")
+          return 0
+        fi
+        case ${words[2]} in
+          timeline | chart) cmd=report_${words[2]} first=3 ;;
+          *) return 0 ;;
+        esac ;;
+    esac
+  fi
   # The words before the cursor. poolrun reads options up to the first other word (or --), which
-  # starts the command; poolrun batch reads options and its spec file in any order.
+  # starts the command; batch, bench and report read options and their file (or task) in any
+  # order; after bench's -- come a command and its arguments.
   for ((i = first; i < cword; i++)); do
     w=${words[i]}
     if ((endopts)); then continue; fi
     if [[ $w == -- ]]; then
-      endopts=1
+      endopts=1 dash=$i
       [[ $cmd == main ]] && { start=$((i + 1)); break; }
       continue
     fi
@@ -279,11 +292,13 @@ _poolrun() {
   done
   if [[ -n $valueof ]]; then
     _poolrun_value $cmd "$valueof" "$cur"
-  elif [[ $cmd == batch ]]; then
+  elif [[ $cmd != main ]]; then
     if ((!endopts)) && [[ $cur == -* ]]; then
-      _poolrun_option_word batch "$cur"
+      _poolrun_option_word $cmd "$cur"
+    elif [[ $cmd == bench ]] && ((dash >= 0 && dash == cword - 1)); then
+      _poolrun_add "" < <(compgen -c -- "$cur")  # the command after --
     else
-      _poolrun_files "$cur"  # the spec
+      _poolrun_files "$cur"  # the spec, the report, the chart, read:FILE, the command's files
     fi
   elif ((start < 0)) && [[ $cur == -* ]]; then
     _poolrun_option_word main "$cur"
@@ -388,6 +403,40 @@ _poolrun() {
     return ret
   fi
 
+  # poolrun bench [options] TASK | -- COMMAND...: options and the task in any order.
+  if (( CURRENT > 2 )) && [[ ${words[2]} == bench ]]; then
+    shift words
+    (( CURRENT-- ))
+    curcontext=${curcontext%:*:*}:poolrun-bench:
+    _arguments -s -S : \
+@SPECS_BENCH@      '1:task (cpu\:N, io\:DURATION, read\:FILE, mix\:N,DURATION, square\:DURATION):_files' \
+      '*::command:_normal' && ret=0
+    return ret
+  fi
+
+  # poolrun report timeline|chart [options] FILE.
+  if (( CURRENT > 2 )) && [[ ${words[2]} == report ]]; then
+    if (( CURRENT == 3 )); then
+      _values subcommand 'timeline[a Gantt chart of a --json report]' 'chart[a line chart of a JSON description]' && ret=0
+      return ret
+    fi
+    case ${words[3]} in
+      timeline)
+        shift 2 words
+        (( CURRENT -= 2 ))
+        curcontext=${curcontext%:*:*}:poolrun-report-timeline:
+        _arguments -s -S : \
+@SPECS_REPORT_TIMELINE@          '1:report:_files' && ret=0 ;;
+      chart)
+        shift 2 words
+        (( CURRENT -= 2 ))
+        curcontext=${curcontext%:*:*}:poolrun-report-chart:
+        _arguments -s -S : \
+@SPECS_REPORT_CHART@          '1:chart description:_files' && ret=0 ;;
+    esac
+    return ret
+  fi
+
   # poolrun [options] command [args...] [::: items...] [:::: argfiles...]: options end at the
   # first other word, which starts the command.
   _arguments -s -S -A '-*' : \
@@ -438,25 +487,54 @@ bool is_completion_request(const std::vector<std::string>& argv) {
 }
 
 std::string completion_script(const CLI::App& main_app, const std::string& shell) {
+  // Every subcommand's options, from the same definitions its parser uses.
   CLI::App batch_app{"poolrun batch", "poolrun batch"};
   BatchOptions batch_opts;
   setup_batch(batch_app, batch_opts);
-  std::vector<OptionSpec> main_opts = describe(main_app);
-  std::vector<OptionSpec> batch = describe(batch_app);
+  CLI::App bench_app{"poolrun bench", "poolrun bench"};
+  BenchOptions bench_opts;
+  setup_bench(bench_app, bench_opts);
+  CLI::App report_app{"poolrun report", "poolrun report"};
+  ReportOptions report_opts;
+  ReportCommands report = setup_report(report_app, report_opts);
+  const std::vector<std::pair<std::string, std::vector<OptionSpec>>> commands = {
+      {"main", describe(main_app)},
+      {"batch", describe(batch_app)},
+      {"bench", describe(bench_app)},
+      {"report_timeline", describe(*report.timeline)},
+      {"report_chart", describe(*report.chart)}};
+  auto of = [&](const std::string& name) -> const std::vector<OptionSpec>& {
+    for (const auto& [n, o] : commands)
+      if (n == name) return o;
+    return commands.front().second;
+  };
   std::string version = std::string("poolrun ") + POOLRUN_VERSION;
   if (shell == "bash") {
+    std::string lists, kinds, choices;
+    for (const auto& [name, opts] : commands) {
+      lists += "_poolrun_options_" + name + "='" + bash_option_list(opts) + "'\n";
+      // main is the default arm: the option words of a line without a subcommand.
+      std::string label = name == "main" ? "*" : name;
+      kinds += "    " + label + ")\n      case $2 in\n" + bash_kind_arms(opts, "        ") + "      esac ;;\n";
+      choices += "    " + label + ")\n      case $2 in\n" + bash_choice_arms(opts, "        ") + "      esac ;;\n";
+    }
+    // `case` takes the first arm that matches: the catch-all main arm goes last.
+    auto main_last = [](const std::string& arms) {
+      std::size_t end = arms.find("      esac ;;\n") + std::string("      esac ;;\n").size();
+      return arms.substr(end) + arms.substr(0, end);
+    };
     return fill(kBashTemplate, {{"@VERSION@", version},
-                                {"@OPTIONS_MAIN@", bash_option_list(main_opts)},
-                                {"@OPTIONS_BATCH@", bash_option_list(batch)},
-                                {"@KIND_MAIN@", bash_kind_arms(main_opts, "      ")},
-                                {"@KIND_BATCH@", bash_kind_arms(batch, "      ")},
-                                {"@CHOICES_MAIN@", bash_choice_arms(main_opts, "      ")},
-                                {"@CHOICES_BATCH@", bash_choice_arms(batch, "      ")}});
+                                {"@OPTION_LISTS@", lists},
+                                {"@KIND_ARMS@", main_last(kinds)},
+                                {"@CHOICE_ARMS@", main_last(choices)}});
   }
   if (shell == "zsh") {
     return fill(kZshTemplate, {{"@VERSION@", version},
-                               {"@SPECS_MAIN@", zsh_spec_block(main_opts, "    ")},
-                               {"@SPECS_BATCH@", zsh_spec_block(batch, "      ")}});
+                               {"@SPECS_MAIN@", zsh_spec_block(of("main"), "    ")},
+                               {"@SPECS_BATCH@", zsh_spec_block(of("batch"), "      ")},
+                               {"@SPECS_BENCH@", zsh_spec_block(of("bench"), "      ")},
+                               {"@SPECS_REPORT_TIMELINE@", zsh_spec_block(of("report_timeline"), "          ")},
+                               {"@SPECS_REPORT_CHART@", zsh_spec_block(of("report_chart"), "          ")}});
   }
   throw UsageError("--completion: expected bash or zsh, got '" + shell + "'");
 }
@@ -466,7 +544,7 @@ int completion_main(const CLI::App& main_app, const std::vector<std::string>& ar
   std::size_t extra = 2;
   if (argv[1] == "--completion") {
     if (argv.size() < 3) {
-      std::fprintf(stderr, "poolrun: --completion needs a value: bash or zsh\n");
+      print_error("--completion needs a value: bash or zsh");
       return 255;
     }
     shell = argv[2];
@@ -475,17 +553,17 @@ int completion_main(const CLI::App& main_app, const std::vector<std::string>& ar
     shell = argv[1].substr(std::string("--completion=").size());
   }
   if (argv.size() > extra) {
-    std::fprintf(stderr, "poolrun: --completion takes one value (bash or zsh), got also '%s'\n", argv[extra].c_str());
+    print_error("--completion takes one value (bash or zsh), got also '" + argv[extra] + "'");
     return 255;
   }
   try {
     std::string script = completion_script(main_app, shell);
     if (std::fwrite(script.data(), 1, script.size(), stdout) != script.size() || std::fflush(stdout) != 0) {
-      std::perror("poolrun: --completion: cannot write the script");
+      print_error(std::string("--completion: cannot write the script: ") + std::strerror(errno));
       return 255;
     }
   } catch (const UsageError& e) {
-    std::fprintf(stderr, "poolrun: %s\n", e.what());
+    print_error(e.what());
     return 255;
   }
   return 0;

@@ -14,6 +14,8 @@
 #include "app/batch_cmd.h"
 #include "app/bench_cmd.h"
 #include "app/completion_cmd.h"
+#include "app/help_format.h"
+#include "app/messages.h"
 #include "app/report_cmd.h"
 #include "app/run_cmd.h"
 #include "core/errors.h"
@@ -23,25 +25,40 @@
 
 namespace {
 
-void setup_logging(int verbose, bool quiet) {
+/// Every message poolrun prints on stderr has one form, "poolrun: LEVEL: text" (LEVEL: error,
+/// warning, info, debug), as GNU parallel's "parallel: Error: text" and most GNU tools'. The
+/// logger goes in first, so that nothing logged while options are parsed reaches spdlog's default
+/// logger (stdout, another format); warnings and errors until the options set the level.
+void install_logger() {
   auto logger = spdlog::stderr_logger_st("poolrun");
   logger->set_pattern("poolrun: %l: %v");
-  logger->set_level(quiet ? spdlog::level::err
-                          : verbose >= 2 ? spdlog::level::debug
-                          : verbose == 1 ? spdlog::level::info
-                                         : spdlog::level::warn);
+  logger->set_level(spdlog::level::warn);
   spdlog::set_default_logger(logger);
 }
 
+void set_log_level(int verbose, bool quiet) {
+  spdlog::default_logger_raw()->set_level(quiet ? spdlog::level::err
+                                          : verbose >= 2 ? spdlog::level::debug
+                                          : verbose == 1 ? spdlog::level::info
+                                                         : spdlog::level::warn);
+}
+
 int fail(const std::string& msg) {
-  std::fprintf(stderr, "poolrun: %s\n", msg.c_str());
+  poolrun::app::print_error(msg);
   return 255;
+}
+
+/// A CLI11 parse error of subcommand `cmd` ("batch", "bench") as one line: its own words for an
+/// unknown option, CLI11's text otherwise.
+int fail_parse(const std::string& cmd, const CLI::ParseError& e) {
+  return fail(cmd + ": " + poolrun::app::parse_error_text(e, "poolrun " + cmd));
 }
 
 /// `poolrun batch ...`: the batch subcommand, with its own options (app/batch_cmd.h).
 int batch_main(const std::vector<std::string>& args) {
   CLI::App app{"poolrun batch: run named jobs with dependencies from a JSON spec (see docs/batch.md)",
                "poolrun batch"};
+  poolrun::app::set_help_format(app);
   poolrun::app::BatchOptions opts;
   poolrun::app::setup_batch(app, opts);
   try {
@@ -49,9 +66,9 @@ int batch_main(const std::vector<std::string>& args) {
   } catch (const CLI::Success& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    return fail(std::string("batch: ") + e.what());
+    return fail_parse("batch", e);
   }
-  setup_logging(opts.verbose, opts.quiet);
+  set_log_level(opts.verbose, opts.quiet);
   return poolrun::app::run_batch(opts, args);  // errors: main's catch
 }
 
@@ -59,6 +76,7 @@ int batch_main(const std::vector<std::string>& args) {
 int bench_main(const std::vector<std::string>& args) {
   CLI::App app{"poolrun bench: CPU-bound or I/O-bound? threads or processes? how many workers? (see docs/bench.md)",
                "poolrun bench"};
+  poolrun::app::set_help_format(app);
   poolrun::app::BenchOptions opts;
   poolrun::app::setup_bench(app, opts);
   // Words after "--" are a command with its ::: inputs, not options of bench.
@@ -69,9 +87,9 @@ int bench_main(const std::vector<std::string>& args) {
   } catch (const CLI::Success& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    return fail(std::string("bench: ") + e.what());
+    return fail_parse("bench", e);
   }
-  setup_logging(opts.verbose, opts.quiet);
+  set_log_level(opts.verbose, opts.quiet);
   return poolrun::app::run_bench(opts, args);  // errors: main's catch
 }
 
@@ -80,7 +98,13 @@ int bench_main(const std::vector<std::string>& args) {
 /// 0 after --help, --version or --completion, 255 after one line on stderr for a usage error.
 int parse_main_options(const std::vector<std::string>& args, poolrun::app::RunOptions& run_opts) {
   CLI::App app{"poolrun: run a command over many inputs in parallel (GNU parallel compatible)", "poolrun"};
+  poolrun::app::set_help_format(app);
   app.set_version_flag("--version", std::string("poolrun ") + POOLRUN_VERSION);
+  // Handled before parsing when it is the first word (completion_main); declared so that --help
+  // and the completion scripts list it, and so that anywhere else it is refused by name.
+  std::string completion_shell;
+  app.add_option("--completion", completion_shell, "Print the bash or zsh completion script and exit")
+      ->type_name("SHELL");
   app.footer("Examples:\n  find . -name '*.txt' | poolrun gzip -k {}\n  poolrun -k echo {} ::: a b c\n"
              "See man poolrun for every option; poolrun batch --help for job specs with dependencies;\n"
              "poolrun bench --help for CPU- vs I/O-bound, threads vs processes; poolrun report timeline\n"
@@ -102,11 +126,13 @@ int parse_main_options(const std::vector<std::string>& args, poolrun::app::RunOp
     // CLI11 parses a reversed vector (it pops from the back).
     std::reverse(opts.begin(), opts.end());
     app.parse(opts);
+    if (!completion_shell.empty())
+      throw poolrun::UsageError("--completion comes alone: poolrun --completion bash|zsh");
     run_opts.rest = std::move(rest);
   } catch (const CLI::Success& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    return fail(e.what());
+    return fail(poolrun::app::parse_error_text(e, "poolrun"));
   } catch (const poolrun::UsageError& e) {
     return fail(e.what());
   }
@@ -126,17 +152,28 @@ int dispatch(const std::vector<std::string>& args) {
   } else if (int status = parse_main_options(args, run_opts); status >= 0) {
     return status;
   }
-  setup_logging(run_opts.verbose, run_opts.quiet);
+  set_log_level(run_opts.verbose, run_opts.quiet);
   return poolrun::app::run_main(run_opts, args);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  poolrun::platform::ensure_stdio_open();
+  // Whether poolrun's stdout is open is asked before anything opens an fd: the first open would
+  // take the free fd 1, and the output meant for stdout would go to that file or pipe.
+  const bool stdout_open = poolrun::platform::fd_is_open(1);
+  poolrun::platform::ensure_stdio_open();  // a closed stdin or stderr becomes /dev/null
   // Built-in entry points first: the spawn start method execs poolrun to run one.
   poolrun::platform::register_builtin(poolrun::platform::kBenchWorkerEntry, &poolrun::platform::run_builtin_worker);
   poolrun::platform::run_builtin_if_asked(argc, argv);
+  install_logger();
+  // A closed stdout (`poolrun ... >&-`) would lose every job's output while poolrun exits 0 (GNU
+  // parallel does so): it is an error before anything runs, for every subcommand. With stderr
+  // closed too, the line goes to /dev/null and the exit status alone tells.
+  if (!stdout_open) {
+    poolrun::app::print_error("standard output is closed: the output would be lost (redirect it to /dev/null to discard it)");
+    return 255;
+  }
   // The one catch: errors before any job runs (usage, unreadable inputs, report files that cannot
   // be opened). Once jobs run, the engines turn every failure into a stop reason and return 255
   // themselves, after reaping every child: nothing they start is left behind by a throw.

@@ -7,10 +7,12 @@ namespace poolrun::app {
 void add_map_options(OptionBinder& b, MapOptions& o) {
   b.add_flag("--map", o.map, "Start -j worker processes once and stream the records through them in chunks (imap); see docs/map.md");
   b.add_option("--chunksize", o.chunksize, "With --map, records per chunk (default: records/(4*workers) for a file, adaptive for a stream)")
-      ->check(CLI::Range(1LL, 1000000000LL));
+      ->check(CLI::Range(1LL, 1000000000LL))
+      ->type_name("N");
   b.add_flag("--unordered", o.unordered, "With --map, print results as chunks finish, not in input order (imap_unordered)");
   b.add_option("--max-tasks-per-worker", o.max_tasks, "With --map, replace a worker by a fresh one after N chunks")
-      ->check(CLI::Range(1LL, 1000000000LL));
+      ->check(CLI::Range(1LL, 1000000000LL))
+      ->type_name("N");
   b.add_option("--init", o.init, "With --map, a shell command run once in each worker's slot before the worker starts")
       ->type_name("CMD");
 }

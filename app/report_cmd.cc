@@ -1,6 +1,9 @@
 // `poolrun report timeline`: see report_cmd.h.
 #include "app/report_cmd.h"
 
+#include "app/help_format.h"
+#include "app/messages.h"
+
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <exception>
@@ -16,7 +19,7 @@ namespace poolrun::app {
 namespace {
 
 int fail(const std::string& sub, const std::string& msg) {
-  std::fprintf(stderr, "poolrun: report %s: %s\n", sub.c_str(), msg.c_str());
+  print_error("report " + sub + ": " + msg);
   return 255;
 }
 
@@ -55,31 +58,40 @@ void write_svg(const std::string& path, const std::string& svg) {
 
 }  // namespace
 
-int report_main(const std::vector<std::string>& argv) {
-  CLI::App app{"poolrun report: charts of the reports of earlier runs (see docs/reports.md)", "poolrun report"};
+ReportCommands setup_report(CLI::App& app, ReportOptions& o) {
   app.require_subcommand(1);
-  std::string input, svg;
-  CLI::App* timeline = app.add_subcommand(
-      "timeline", "A Gantt chart of a --json report: one lane per job slot, one bar per job");
-  timeline->add_option("report", input, "The report poolrun --json FILE wrote (- : stdin)")
+  ReportCommands c;
+  c.timeline = app.add_subcommand("timeline", "A Gantt chart of a --json report: one lane per job slot, one bar per job");
+  c.timeline->add_option("report", o.input, "The report poolrun --json FILE wrote (- : stdin)")
       ->required()
       ->type_name("RUN.json");
-  timeline->add_option("--svg", svg, "Write the chart as SVG to FILE (- : stdout)")->required()->type_name("FILE");
-  CLI::App* chart = app.add_subcommand(
+  c.timeline->add_option("--svg", o.svg, "Write the chart as SVG to FILE (- : stdout)")->required()->type_name("FILE");
+  c.chart = app.add_subcommand(
       "chart", "A line chart of a JSON description: {\"title\", \"x_label\", \"y_label\", \"ideal_line\", "
                "\"series\": [{\"label\", \"points\": [[x, y], ...]}]}");
-  chart->add_option("spec", input, "The chart's JSON description (- : stdin)")->required()->type_name("CHART.json");
-  chart->add_option("--svg", svg, "Write the chart as SVG to FILE (- : stdout)")->required()->type_name("FILE");
+  c.chart->add_option("spec", o.input, "The chart's JSON description (- : stdin)")->required()->type_name("CHART.json");
+  c.chart->add_option("--svg", o.svg, "Write the chart as SVG to FILE (- : stdout)")->required()->type_name("FILE");
+  return c;
+}
+
+int report_main(const std::vector<std::string>& argv) {
+  CLI::App app{"poolrun report: charts of the reports of earlier runs (see docs/reports.md)", "poolrun report"};
+  set_help_format(app);
+  ReportOptions o;
+  ReportCommands cmds = setup_report(app, o);
+  const std::string& input = o.input;
+  const std::string& svg = o.svg;
+  CLI::App* chart = cmds.chart;
   try {
     app.parse(std::vector<std::string>(argv.rbegin(), argv.rend() - 2));  // CLI11 pops from the back
   } catch (const CLI::Success& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     const std::string sub = argv.size() >= 3 ? argv[2] : "";
-    if (sub == "timeline" || sub == "chart") return fail(sub, e.what());
+    if (sub == "timeline" || sub == "chart") return fail(sub, parse_error_text(e, "poolrun report " + sub));
     if (!sub.empty() && sub[0] != '-')
       return fail(sub, "no such subcommand; there are: timeline, chart (see poolrun report --help)");
-    std::fprintf(stderr, "poolrun: report: a subcommand is needed: timeline or chart (see poolrun report --help)\n");
+    print_error("report: a subcommand is needed: timeline or chart (see poolrun report --help)");
     return 255;
   }
   const std::string name = input == "-" ? "<stdin>" : input;

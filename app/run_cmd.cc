@@ -18,33 +18,42 @@ namespace poolrun::app {
 using poolrun::UsageError;
 
 void setup_run(OptionBinder& b, RunOptions& o) {
-  b.add_option("-j,-P,--jobs", o.jobs, "Job slots: N, N% of CPUs, +N, -N, or 0 for as many as possible (default: CPUs)");
+  b.add_option("-j,-P,--jobs", o.jobs, "Job slots: N, N% of CPUs, +N, -N, or 0 for as many as possible (default: CPUs)")
+      ->type_name("N");
   b.add_option("-N,--max-args", o.max_args, "Records per job; {1}..{N} name them")
-      ->check(CLI::Range(0LL, 1000000000LL));
+      ->check(CLI::Range(0LL, 1000000000LL))
+      ->type_name("N");
   b.add_flag("-X", o.xargs, "As many records per command line as fit under the kernel's limit (context replace)");
   b.add_option("-a,--arg-file", o.arg_files, "Read items from FILE (repeatable: combined like ::::)")
       ->type_size(1)
       ->allow_extra_args(false)
       ->type_name("FILE");
   b.add_flag("-0,--null", o.null, "Items end with NUL instead of newline");
-  b.add_option("-d,--delimiter", o.delimiter, "Items end with DELIM (C escapes: \\n \\t \\r\\n \\0 \\xHH)");
-  b.add_option("--colsep", o.colsep, "Split each item into columns {1}..{n} at REGEX");
-  b.add_option("--header", o.header, "':' to take the first item of each source as column names ({name})");
-  b.add_option("-I", o.replace, "Use STR instead of {} as the replacement string");
+  b.add_option("-d,--delimiter", o.delimiter, "Items end with DELIM (C escapes: \\n \\t \\r\\n \\0 \\xHH)")
+      ->type_name("DELIM");
+  b.add_option("--colsep", o.colsep, "Split each item into columns {1}..{n} at REGEX")->type_name("REGEX");
+  b.add_option("--header", o.header, "':' to take the first item of each source as column names ({name})")
+      ->type_name("HEADER");
+  b.add_option("-I", o.replace, "Use STR instead of {} as the replacement string")->type_name("STR");
   b.add_flag("--link,--xapply", o.link, "Pair input sources element-wise instead of a cartesian product");
   b.add_flag("-k,--keep-order", o.keep_order, "Print output in input order (jobs still run in parallel)");
   b.add_flag("--line-buffer,--lb", o.line_buffer, "Print whole lines as they arrive; jobs interleave by line");
   b.add_flag("-u,--ungroup", o.ungroup, "Let jobs write straight to poolrun's stdout/stderr");
   b.add_flag("--group", o.group, "Print each job's output whole when it ends (the default)");
   b.add_flag("--tag", o.tag, "Prefix each output line with the job's items and a tab");
-  b.add_option("--tagstring", o.tagstring, "Prefix each output line with STR (replacement strings allowed) and a tab");
+  b.add_option("--tagstring", o.tagstring, "Prefix each output line with STR (replacement strings allowed) and a tab")
+      ->type_name("STR");
   b.add_flag("--dry-run", o.dry_run, "Print each command line instead of running it");
   add_report_options(b, o);
-  b.add_option("--timeout", o.timeout, "End a job after DURATION (2.5, 300ms, 1m) or N% of the median runtime");
-  b.add_option("--termseq", o.termseq, "Signals and waits (ms) to end a job: default TERM,200,TERM,100,TERM,50,KILL,25");
+  b.add_option("--timeout", o.timeout, "End a job after DURATION (2.5, 300ms, 1m) or N% of the median runtime")
+      ->type_name("DURATION");
+  b.add_option("--termseq", o.termseq, "Signals and waits (ms) to end a job: default TERM,200,TERM,100,TERM,50,KILL,25")
+      ->type_name("SEQ");
   b.add_option("--retries", o.retries, "Attempts per job before it counts as failed (total, as GNU parallel)")
-      ->check(CLI::Range(0LL, 1000000LL));
-  b.add_option("--halt", o.halt, "Stop early: now|soon,fail|success|done=N|N% (GNU parallel's --halt)");
+      ->check(CLI::Range(0LL, 1000000LL))
+      ->type_name("N");
+  b.add_option("--halt", o.halt, "Stop early: now|soon,fail|success|done=N|N% (GNU parallel's --halt)")
+      ->type_name("SPEC");
   b.add_flag("--progress", o.progress, "Show done/running/failed counts and the rate on stderr (terminal only)");
   b.add_flag("--eta", o.eta, "Show the estimated time left on stderr (terminal only)");
   b.add_flag("--bar", o.bar, "Show a progress bar on stderr (terminal only)");

@@ -97,6 +97,8 @@ std::error_code make_dirs(const std::string& path) {
   return {};
 }
 
+bool fd_is_open(int fd) { return ::fcntl(fd, F_GETFD) != -1 || errno != EBADF; }
+
 void ensure_stdio_open() {
   for (int fd = 0; fd < 3; ++fd) {
     if (::fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;

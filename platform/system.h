@@ -39,6 +39,11 @@ std::size_t environment_size();
 /// Creates `path` and its missing parents (mode 0755 before umask). Returns an errno error code.
 std::error_code make_dirs(const std::string& path);
 
+/// True if file descriptor `fd` is open in this process (fcntl F_GETFD does not fail with EBADF).
+/// Opens nothing: call it before anything else opens fds, or a closed fd 1 may already have been
+/// reused by poolrun's own first open.
+bool fd_is_open(int fd);
+
 /// Opens /dev/null on any of fds 0, 1, 2 that is closed, so no pipe or file poolrun opens later
 /// lands there (a job would otherwise get it as its stdin, stdout or stderr). Call first in main().
 void ensure_stdio_open();

@@ -395,9 +395,24 @@ void link_jobs(const Checker& ck, std::vector<BatchJob>& jobs, const std::vector
   }
   auto cycle = find_cycle(jobs);
   if (!cycle.empty()) {
-    std::string msg = "dependency cycle: ";
-    for (std::size_t j : cycle) msg += jobs[j].name + " -> ";
-    msg += jobs[cycle.front()].name + " (each job needs the next)";
+    // One line, however long the cycle and the names: a long cycle shows its first jobs, its last
+    // one and how many it has in all (a generated spec may have 100 000 jobs on one cycle).
+    constexpr std::size_t kShownFirst = 4, kLongName = 60;
+    auto shown = [&](std::size_t j) {
+      const std::string& n = jobs[j].name;
+      return n.size() <= kLongName ? n : n.substr(0, kLongName - 3) + "...";
+    };
+    std::string msg = "dependency cycle";
+    if (cycle.size() > kShownFirst + 2) msg += " of " + std::to_string(cycle.size()) + " jobs";
+    msg += ": ";
+    for (std::size_t k = 0; k < cycle.size(); ++k) {
+      if (cycle.size() > kShownFirst + 2 && k == kShownFirst) {
+        msg += "... -> ";
+        k = cycle.size() - 1;
+      }
+      msg += shown(cycle[k]) + " -> ";
+    }
+    msg += shown(cycle.front()) + " (each job needs the next)";
     ck.fail("", msg);
   }
 }

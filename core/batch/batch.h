@@ -55,7 +55,9 @@ struct BatchSpec {
 /// names, needs that name existing jobs, and the absence of dependency cycles.
 /// Throws InputError "<source>: <json path>: <what was expected>, got <what was found>", e.g.
 /// `jobs.json: jobs[3].timeout: expected a duration like "30s", got true`, or
-/// `jobs.json: dependency cycle: build -> test -> build`.
+/// `jobs.json: dependency cycle: build -> test -> build`; a cycle of more than six jobs is shown
+/// by its first four and its last job and counted: `dependency cycle of 100000 jobs: j0 -> j1 ->
+/// j2 -> j3 -> ... -> j99999 -> j0`, and a name longer than 60 bytes is cut.
 BatchSpec parse_batch_spec(std::string_view text, const std::string& source);
 
 /// How BatchSource behaves beyond the spec.

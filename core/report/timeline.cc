@@ -43,6 +43,30 @@ std::string seconds(double s) {
   return fmt::format("{:.0f} s", s);
 }
 
+constexpr const char* kExpected = "report timeline draws the report of poolrun --json FILE or poolrun batch --json FILE";
+
+/// What `doc`, a JSON value that is not a run report, is, in a few words ("a --map report", "a
+/// JSON array"), for the error that says what the timeline got.
+std::string what_document_is(const json& doc) {
+  if (!doc.is_object()) {
+    if (doc.is_array()) return "a JSON array";
+    if (doc.is_string()) return "a JSON string";
+    if (doc.is_number()) return "a JSON number";
+    if (doc.is_boolean()) return "a JSON boolean";
+    return "JSON null";
+  }
+  const bool ours = doc.value("tool", json()) == "poolrun";
+  if (ours && doc.value("mode", json()) == "map") return "a --map report (one record per chunk, \"mode\": \"map\")";
+  if (doc.value("schema", json()).is_string() && doc["schema"].get<std::string>().rfind("poolrun-bench/", 0) == 0)
+    return "a poolrun bench --json report";
+  if (doc.contains("series") && doc.contains("title")) return "a chart description (for poolrun report chart)";
+  if (!ours && doc.contains("jobs") && doc["jobs"].is_array()) return "a batch spec or another tool's report (no \"tool\": \"poolrun\")";
+  if (!ours) return "a JSON object without \"tool\": \"poolrun\"";
+  if (doc.contains("mode") && doc["mode"].is_string())
+    return "a poolrun report of mode \"" + doc["mode"].get<std::string>() + "\"";
+  return "a poolrun report without a \"jobs\" array";
+}
+
 }  // namespace
 
 Timeline timeline_from_report(std::string_view text, const std::string& name) {
@@ -51,17 +75,17 @@ Timeline timeline_from_report(std::string_view text, const std::string& name) {
     doc = json::parse(text);
   } catch (const json::exception& e) {
     if (looks_like_jsonl(text))
-      throw InputError(name + ": a --jsonl file; the timeline reads the report of --json FILE");
+      throw InputError(name + ": a --jsonl file; " + kExpected);
     std::string what = e.what();
     auto bracket = what.find("] ");  // drop nlohmann's "[json.exception.parse_error.101] " prefix
     if (bracket != std::string::npos) what = what.substr(bracket + 2);
     throw InputError(name + ": not JSON: " + what);
   }
-  if (!doc.is_object() || doc.value("tool", json()) != "poolrun")
-    throw InputError(name + ": not a poolrun --json report (no \"tool\": \"poolrun\" at the top level)");
-  auto jobs_it = doc.find("jobs");
-  if (jobs_it == doc.end() || !jobs_it->is_array())
-    throw InputError(name + ": not a poolrun --json report (no \"jobs\" array)");
+  // A run report (the main job's or batch's) has "tool": "poolrun", no "mode" and a "jobs" array.
+  auto jobs_it = doc.is_object() ? doc.find("jobs") : doc.end();
+  if (!doc.is_object() || doc.value("tool", json()) != "poolrun" || doc.contains("mode") || jobs_it == doc.end() ||
+      !jobs_it->is_array())
+    throw InputError(name + ": " + what_document_is(doc) + "; " + kExpected);
   const json& jobs = *jobs_it;
 
   auto is_int = [](const json& v) { return v.is_number_integer(); };

@@ -34,7 +34,8 @@ struct Timeline {
 /// else status "failed": failed), with a tooltip giving seq (and name), slot, command (cut at 300
 /// bytes), start offset, duration and the exit status or signal. The summary line gives jobs, failed,
 /// slots, wall and utilisation. Throws InputError "NAME: ..." when the text is not JSON, is a --jsonl
-/// file, is not a poolrun report (no "tool": "poolrun"), or a job record lacks or mistypes seq, slot,
+/// file, is not a run report (no "tool": "poolrun"; a --map report, a bench report, a chart
+/// description...: the message says what it is and what is expected), or a job record lacks or mistypes seq, slot,
 /// start, end, exit_code, signal, status or command (naming the record, e.g. "jobs[3]").
 Timeline timeline_from_report(std::string_view json_text, const std::string& name);
 

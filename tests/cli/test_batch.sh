@@ -318,7 +318,7 @@ bad_spec() {  # bad_spec NAME SPEC_TEXT EXPECTED_MESSAGE
   printf '%s' "$2" >bad.json
   run batch bad.json
   check_rc "invalid[$1].status" 255 "$RC"
-  check "invalid[$1].message" "poolrun: bad.json: $3" "$ERR"
+  check "invalid[$1].message" "poolrun: error: bad.json: $3" "$ERR"
   check "invalid[$1].no_stdout" "" "$OUT"
 }
 R='"cmd": "touch ran.x"'
@@ -326,6 +326,20 @@ bad_spec timeout "{\"jobs\": [{\"name\": \"a\", $R}, {\"name\": \"b\", $R}, {\"n
   'jobs[3].timeout: expected a duration like "30s", "1.5m" or a number of seconds, got true'
 bad_spec cycle "{\"jobs\": [{\"name\": \"build\", $R, \"needs\": [\"test\"]}, {\"name\": \"test\", $R, \"needs\": [\"build\"]}]}" \
   'dependency cycle: build -> test -> build (each job needs the next)'
+# A generated spec with 100 000 jobs on one cycle: one short line (its first jobs, its last one
+# and the count), not a megabyte of names. Checked
+# once, not per start method: nothing starts (about 3 s of CPU to read and check the spec).
+if [ -z "${POOLRUN_TEST_START_METHOD:-}" ]; then
+  awk 'BEGIN { n = 100000; printf "{\"jobs\": ["
+    for (i = 0; i < n; i++) printf "%s{\"name\": \"job%d\", \"cmd\": \"touch ran.x\", \"needs\": [\"job%d\"]}", (i ? "," : ""), i, (i + 1) % n
+    print "]}" }' >cycle.json
+  RUN_TIMEOUT=120 run batch cycle.json
+  check_rc "invalid[long cycle].status" 255 "$RC"
+  check "invalid[long cycle].message" \
+    "poolrun: error: cycle.json: dependency cycle of 100000 jobs: job0 -> job1 -> job2 -> job3 -> ... -> job99999 -> job0 (each job needs the next)" \
+    "$ERR"
+  rm -f cycle.json
+fi
 bad_spec unknown_need "{\"jobs\": [{\"name\": \"build\", $R}, {\"name\": \"test\", $R, \"needs\": [\"biuld\"]}]}" \
   'jobs[1].needs[0]: no job is named "biuld" (did you mean "build"?)'
 bad_spec duplicate_name "{\"jobs\": [{\"name\": \"a\", $R}, {\"name\": \"a\", $R}]}" \
@@ -339,7 +353,7 @@ check_cmd invalid.nothing_ran "a job of an invalid spec ran" test ! -e ran.x
 
 printf '%s\n' '{"name": "a", "cmd": "x"}' '{"name": "b", "cmd": "x", "retries": "2"}' | run batch -
 check_rc invalid.jsonl.status 255 "$RC"
-check invalid.jsonl.message 'poolrun: <stdin>: line 2: retries: expected a whole number of attempts like 3, got "2"' "$ERR"
+check invalid.jsonl.message 'poolrun: error: <stdin>: line 2: retries: expected a whole number of attempts like 3, got "2"' "$ERR"
 
 for args in 'nosuch.json' '--bogus ci.json' '-j abc ci.json' '--timeout 50% ci.json' \
   'ci.json extra' '--start-method teleport ci.json'; do
@@ -350,10 +364,10 @@ for args in 'nosuch.json' '--bogus ci.json' '-j abc ci.json' '--timeout 50% ci.j
   check "usage[$args].no_stdout" "" "$OUT"
 done
 run batch nosuch.json
-check usage.missing_file "poolrun: nosuch.json: cannot open the spec: No such file or directory" "$ERR"
+check usage.missing_file "poolrun: error: nosuch.json: cannot open the spec: No such file or directory" "$ERR"
 run batch  # stdin is /dev/null here: not a spec
 check_rc usage.no_spec.status 255 "$RC"
-check_match usage.no_spec.message '^poolrun: batch: no spec given' "$ERR"
+check_match usage.no_spec.message '^poolrun: error: batch: no spec given' "$ERR"
 
 run batch --help
 check_rc help.status 0 "$RC"

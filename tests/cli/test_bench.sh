@@ -123,7 +123,7 @@ check_match cmd.stdin.message "items after :::" "$ERR"
 # --- bad input: one clear line, status 255
 run bench cpu:x
 check_rc bad.task.rc 255 "$RC"
-check_match bad.task.message "^poolrun: task 'cpu:x'" "$ERR"
+check_match bad.task.message "^poolrun: error: task 'cpu:x'" "$ERR"
 run bench io:1ms --workers 0
 check_rc bad.workers.rc 255 "$RC"
 run bench read:/nonexistent/file --tasks 2 -e serial -r 1

@@ -21,10 +21,10 @@ BUILD_DIR=$(dirname "$P")
 # --- the option itself
 run --completion
 check_rc "--completion without a shell: status 255" 255 "$RC"
-check "--completion without a shell: one line" "poolrun: --completion needs a value: bash or zsh" "$ERR"
+check "--completion without a shell: one line" "poolrun: error: --completion needs a value: bash or zsh" "$ERR"
 run --completion fish
 check_rc "--completion fish: status 255" 255 "$RC"
-check "--completion fish: one line" "poolrun: --completion: expected bash or zsh, got 'fish'" "$ERR"
+check "--completion fish: one line" "poolrun: error: --completion: expected bash or zsh, got 'fish'" "$ERR"
 run --completion bash extra
 check_rc "--completion bash extra: status 255" 255 "$RC"
 run --completion=zsh
@@ -137,10 +137,23 @@ check "bash: poolrun batch spec.json --no" "--no-headers" "$(complete_line 'pool
 check "bash: poolrun batch --x: no main-only option" "--xapply" "$(complete_line 'poolrun --x')"
 check "bash: poolrun batch --x" "" "$(complete_line 'poolrun batch --x')"
 
+# bench and report
+check "bash: poolrun bench --wo" "--workers" "$(complete_line 'poolrun bench --wo')"
+check "bash: poolrun bench -n 4 --wa" "--warmup" "$(complete_line 'poolrun bench -n 4 --wa')"
+check "bash: poolrun bench --json re: files" "$(nlist report.json results.d)" "$(complete_line 'poolrun bench --json re')"
+check "bash: poolrun bench --start-method f" "$(nlist fork forkserver)" "$(complete_line 'poolrun bench --start-method f')"
+check_match "bash: poolrun bench -- gzi: commands" '^gzip$' "$(complete_line 'poolrun bench -- gzi')"
+check "bash: poolrun bench --j: no main-only option" "--json" "$(complete_line 'poolrun bench --j')"
+check "bash: poolrun report <TAB>: its subcommands" "$(nlist --help chart timeline)" "$(complete_line 'poolrun report ')"
+check "bash: poolrun report timeline --s" "--svg" "$(complete_line 'poolrun report timeline --s')"
+check "bash: poolrun report timeline re: the report" "$(nlist report.json results.d)" "$(complete_line 'poolrun report timeline re')"
+check "bash: poolrun report chart --svg no" "notes.txt" "$(complete_line 'poolrun report chart --svg no')"
+check "bash: poolrun --completion <TAB>" "$(nlist bash zsh)" "$(complete_line 'poolrun --completion ')"
+
 # --- every option --help lists is in the scripts, and no other
 # help_options ARGS...: the option names (long and short) `poolrun ARGS --help` lists.
 help_options() {
-  "$P" "$@" --help 2>&1 | awk '/^ +-/ {print $1}' | tr ',' '\n' | grep -E '^-' | LC_ALL=C sort -u
+  "$P" "$@" --help 2>&1 | awk '/^  -/ {print $1}' | tr ',' '\n' | grep -E '^-' | LC_ALL=C sort -u
 }
 main_help=$(help_options)
 batch_help=$(help_options batch)
@@ -148,19 +161,35 @@ batch_help=$(help_options batch)
 script_list() { grep -m1 "^_poolrun_options_$1=" "$T/poolrun.bash" | cut -d"'" -f2 | tr ' ' '\n' | LC_ALL=C sort -u; }
 check "bash: the main options are exactly those of poolrun --help" "$main_help" "$(script_list main)"
 check "bash: the batch options are exactly those of poolrun batch --help" "$batch_help" "$(script_list batch)"
+bench_help=$(help_options bench)
+timeline_help=$(help_options report timeline)
+chart_help=$(help_options report chart)
+check "bash: the bench options are exactly those of poolrun bench --help" "$bench_help" "$(script_list bench)"
+check "bash: the report timeline options are those of its --help" "$timeline_help" "$(script_list report_timeline)"
+check "bash: the report chart options are those of its --help" "$chart_help" "$(script_list report_chart)"
+check_match "--help lists --completion" '^--completion$' "$main_help"
 missing=()
 for o in $(grep -E '^--' <<<"$main_help"); do
   grep -qE -- "(^|[ '|])$o([ '|)]|\$)" "$T/poolrun.bash" || missing+=("$o")
 done
 check "bash: every long option of poolrun --help appears in the script" "" "${missing[*]}"
 missing=()
-for o in $(printf '%s\n%s\n' "$main_help" "$batch_help" | grep -E '^--' | sort -u); do
+for o in $(printf '%s\n' "$main_help" "$batch_help" "$bench_help" "$timeline_help" "$chart_help" | grep -E '^--' | sort -u); do
   grep -qE -- "[{,'(]${o}[=,}'[]" "$T/_poolrun" || missing+=("$o")
 done
 check "zsh: every long option of poolrun (batch) --help appears in the script" "" "${missing[*]}"
 # the file-taking options are the ones --help shows with FILE or DIR
-file_opts=$("$P" --help | awk '/^ +-/ && ($2 == "FILE" || $2 == "DIR") {print $1}' | tr ',' '\n' | LC_ALL=C sort)
+file_opts=$("$P" --help | awk '/^  -/ && ($2 == "FILE" || $2 == "DIR") {print $1}' | tr ',' '\n' | LC_ALL=C sort)
 check "--help: the file options of poolrun" "$(nlist --arg-file --joblog --json --jsonl --results -a | LC_ALL=C sort)" "$file_opts"
+
+# --- --help of every command fits in 80 columns and shows value names, not CLI11's types
+for cmd in "" batch bench report "report timeline" "report chart"; do
+  # shellcheck disable=SC2086
+  h=$("$P" $cmd --help 2>&1)
+  check "--help of 'poolrun $cmd': lines within 80 columns" "" "$(awk 'length($0) > 80' <<<"$h")"
+  check "--help of 'poolrun $cmd': no CLI11 type or range annotations" "" \
+    "$(grep -E '(^|[ :])(TEXT|INT|UINT|FLOAT|NUMBER|BOOLEAN)( |$)| in \[' <<<"$h")"
+done
 
 # --- a real interactive shell: TAB through readline / ZLE. Each line is typed with a TAB, then
 # Ctrl-E and Enter; the shell's poolrun function prints the words it got.

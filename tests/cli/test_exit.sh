@@ -150,12 +150,12 @@ run echo -j --help ::: a
 check options.command_words_are_not_options "-j --help a" "$OUT"
 run -k --nope echo ::: a
 check_rc options.unknown_long.rc 255 "$RC"
-check options.unknown_long "poolrun: unknown option '--nope' (see poolrun --help)" "$ERR"
+check options.unknown_long "poolrun: error: unknown option '--nope' (see poolrun --help)" "$ERR"
 run -kz echo ::: a
-check options.unknown_in_cluster "poolrun: unknown option '-z' (see poolrun --help)" "$ERR"
+check options.unknown_in_cluster "poolrun: error: unknown option '-z' (see poolrun --help)" "$ERR"
 run -N -1 echo ::: a
 check_rc options.range.rc 255 "$RC"
-check options.range "poolrun: --max-args: Value -1 not in range 0 to 1000000000" "$ERR"
+check options.range "poolrun: error: --max-args: value -1 not in range 0 to 1000000000" "$ERR"
 # A failed write to stdout other than EPIPE (a full disk) is an error: one line, exit 255
 "$P" -k echo ::: a b >/dev/full 2>"$T/full.err"
 check_rc stdout_full.rc 255 "$?"
@@ -164,15 +164,79 @@ seq 3 | "$P" --map -j1 cat >/dev/full 2>"$T/full.err"
 check_rc stdout_full.map.rc 255 "$?"
 check stdout_full.map.message "poolrun: error: standard output: No space left on device" "$(cat "$T/full.err")"
 
+# A closed stdout (`poolrun ... >&-`) is an error before anything runs: one line, exit 255 (GNU
+# parallel exits 0 with the output gone). Checked before poolrun opens any fd, so its own first
+# pipe or file is not taken for stdout. Likewise for --map, batch and the other subcommands, and
+# still 255 with stderr closed as well. A closed stdin or stderr alone is no error.
+closed_msg="poolrun: error: standard output is closed: the output would be lost (redirect it to /dev/null to discard it)"
+rm -f ran
+"$P" touch ran ::: a >&- 2>"$T/closed.err"
+check_rc stdout_closed.rc 255 "$?"
+check stdout_closed.message "$closed_msg" "$(cat "$T/closed.err")"
+check_cmd stdout_closed.no_job "a job ran with stdout closed" test ! -e ran
+"$P" -k --json closed.json echo ::: a >&- 2>"$T/closed.err"
+check_rc stdout_closed.with_report.rc 255 "$?"
+check_cmd stdout_closed.with_report.no_report "the report was written with stdout closed" test ! -e closed.json
+seq 3 | "$P" --map -j1 cat >&- 2>"$T/closed.err"
+check_rc stdout_closed.map.rc 255 "$?"
+check stdout_closed.map.message "$closed_msg" "$(cat "$T/closed.err")"
+printf '{"jobs": [{"name": "a", "cmd": "touch ran"}]}' >closed-spec.json
+"$P" batch closed-spec.json >&- 2>"$T/closed.err"
+check_rc stdout_closed.batch.rc 255 "$?"
+check stdout_closed.batch.message "$closed_msg" "$(cat "$T/closed.err")"
+check_cmd stdout_closed.batch.no_job "a batch job ran with stdout closed" test ! -e ran
+for sub in "bench -n 2 -w 1 -r 1 -e serial cpu:10" "--help" "--version" "--completion bash"; do
+  # shellcheck disable=SC2086
+  "$P" $sub >&- 2>"$T/closed.err"
+  check_rc "stdout_closed[$sub].rc" 255 "$?"
+  check "stdout_closed[$sub].message" "$closed_msg" "$(cat "$T/closed.err")"
+done
+{ "$P" touch ran ::: a >&- 2>&-; echo $? >"$T/closed.rc"; }
+check stdout_and_stderr_closed.rc 255 "$(cat "$T/closed.rc")"
+check_cmd stdout_and_stderr_closed.no_job "a job ran with stdout and stderr closed" test ! -e ran
+OUT=$("$P" -k echo ::: a b 2>&-); rc=$?
+check_rc stderr_closed.rc 0 "$rc"
+check stderr_closed.output "$(printf 'a\nb')" "$OUT"
+OUT=$("$P" -k echo ::: a b <&-); rc=$?
+check_rc stdin_closed.rc 0 "$rc"
+check stdin_closed.output "$(printf 'a\nb')" "$OUT"
+
 # A bad start method names where it came from
 OUT=$(POOLRUN_START_METHOD=bogus "$P" echo ::: a 2>&1); rc=$?
 check_rc start_method_env.rc 255 "$rc"
-check start_method_env.message "poolrun: POOLRUN_START_METHOD: expected spawn, fork or forkserver, got 'bogus'" "$OUT"
+check start_method_env.message "poolrun: error: POOLRUN_START_METHOD: expected spawn, fork or forkserver, got 'bogus'" "$OUT"
+
+# --- every message poolrun prints on stderr has one form: "poolrun: error: ..." or
+# "poolrun: warning: ..." (-v adds "poolrun: info: ..."), whichever part of poolrun prints it:
+# its own option parser, CLI11's, core's log, the batch, bench, report and --completion commands.
+printf '{"jobs": [{"name": "a", "cmd": "true", "need": []}]}' >badkey.json
+printf 'not json' >notjson.json
+printf 'a\0b\n' >nul.txt
+msg_cases=(
+  "-j abc echo ::: a" "--nope echo ::: a" "-N -1 echo ::: a" "--max-args nope echo ::: a" "--tagstring= echo ::: a"
+  "-a /nonexistent/x echo" "--halt now,fail=1 false ::: 1" "-a nul.txt echo" "--results /dev/null/x echo ::: a"
+  "--json /nonexistent/r.json echo ::: a" "-v --timeout 0.1 sleep ::: 5"
+  "--map --chunksize 1 -j1 false" "--chunksize 2 echo ::: a"
+  "batch" "batch --nope x.json" "batch a.json b.json" "batch --jobs abc badkey.json" "batch badkey.json"
+  "batch notjson.json" "batch /nonexistent/x.json"
+  "bench" "bench --nope cpu:1" "bench -n x cpu:1" "bench cpu:x" "bench --runs 0 cpu:1"
+  "report" "report gantt" "report timeline" "report timeline x.json" "report timeline notjson.json --svg o.svg"
+  "report timeline x.json --svg o.svg --nope" "report chart notjson.json --svg o.svg"
+  "--completion" "--completion fish" "--completion bash extra")
+for c in "${msg_cases[@]}"; do
+  # shellcheck disable=SC2086
+  printf 'x\n' | timeout -k 5 30 "$P" $c >/dev/null 2>"$T/msg.err"
+  check_cmd "messages[$c]: printed one" "nothing on stderr" test -s "$T/msg.err"
+  check "messages[$c]: every line starts 'poolrun: error|warning|info: '" "" \
+    "$(grep -vE '^poolrun: (error|warning|info): [^ ]' "$T/msg.err")"
+done
+OUT=$(POOLRUN_START_METHOD=bogus "$P" echo ::: a 2>&1 >/dev/null)
+check_match "messages[POOLRUN_START_METHOD=bogus]" '^poolrun: error: ' "$OUT"
 
 # "--name=" with nothing after "=" is refused (as GNU parallel): the next word is not its value
 run --tagstring= --tag echo ::: a
 check_rc options.empty_value.rc 255 "$RC"
-check options.empty_value "poolrun: option '--tagstring' needs a value" "$ERR"
+check options.empty_value "poolrun: error: option '--tagstring' needs a value" "$ERR"
 run -k --help
 check_rc options.help.rc 0 "$RC"
 check options.help_lists_options_not_named "3" "$(printf '%s\n' "$OUT" | grep -cE -- '--(max-tasks-per-worker|recstart|round-robin)')"

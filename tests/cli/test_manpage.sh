@@ -44,7 +44,7 @@ help=$("$P" --help 2>&1)
 rc=$?
 check_rc "--help exits 0" 0 "$rc"
 # CLI11 lists each option as "  -j,-P,--jobs TEXT   description": the names are the first field.
-listed=$(awk '/^ +-/ {print $1}' <<<"$help" | tr ',' '\n' | grep -E '^-' | sort -u)
+listed=$(awk '/^  -/ {print $1}' <<<"$help" | tr ',' '\n' | grep -E '^-' | sort -u)
 [ -n "$listed" ] || fail help.options "found no option in 'poolrun --help':$(printf '\n%s' "$help")"
 
 undocumented=() stale=()
@@ -56,6 +56,59 @@ for opt in $documented; do
 done
 check "every --help option is in the man page's OPTIONS" "" "${undocumented[*]}"
 check "the man page's OPTIONS name no option --help lacks" "" "${stale[*]}"
+
+# --- "Not available": no option it names is one poolrun has
+not_available=$(awk '/^Not available:/ {on = 1} on {print} on && /^\.PP/ {exit}' <<<"$plain" |
+                grep -oE '(^|[ (])--?[A-Za-z0-9][A-Za-z0-9-]*' | sed 's/^[ (]//' | sort -u)
+[ -n "$not_available" ] || fail manpage.not_available "found no \"Not available:\" list in $PAGE"
+available=()
+for opt in $not_available; do
+  grep -qxF -- "$opt" <<<"$listed" && available+=("$opt")
+done
+check "the \"Not available\" list names no option poolrun --help lists" "" "${available[*]}"
+
+# --- the examples that show their output: in an .EX block, a line "$ COMMAND" is typed and the
+# lines after it (up to the next "$ " or .EE) are what it prints, stdout and stderr as a terminal
+# shows them. Each command runs with `bash -c` in a fresh directory, the poolrun under test first
+# on PATH, no POOLRUN_* variables, stdin /dev/null; what it prints must be exactly that.
+EXS=$T/man-examples
+mkdir -p "$EXS"
+# roff to text: \- \(aq \(dq \e \& in the example lines.
+sed -e 's/\\-/-/g' -e "s/\\\\(aq/'/g" -e 's/\\(dq/"/g' -e 's/\\e/\\/g' -e 's/\\&//g' "$PAGE" | awk -v ex="$EXS" '
+  /^\.EX/ { inex = 1; has = 0; next }
+  /^\.EE/ { inex = 0; has = 0; if (n) close(ex "/" n ".exp"); next }
+  !inex { next }
+  /^\$ / { if (n) close(ex "/" n ".exp"); n++; print substr($0, 3) > (ex "/" n ".cmd"); close(ex "/" n ".cmd")
+           printf "" > (ex "/" n ".exp"); has = 1; next }
+  has && n { print > (ex "/" n ".exp") }
+  END { print n + 0 > (ex "/count") }'
+count=$(cat "$EXS/count")
+check_cmd "man page: has examples with their output" "found no .EX line starting with \$ in $PAGE" test "$count" -ge 5
+BIN_DIR=$T/bin  # "poolrun" on PATH is the binary under test, whatever its file name
+mkdir -p "$BIN_DIR" && ln -s "$P" "$BIN_DIR/poolrun"
+for ((i = 1; i <= count; i++)); do
+  cmd=$(cat "$EXS/$i.cmd")
+  mkdir -p "$T/ex$i"
+  (cd "$T/ex$i" && exec env -u POOLRUN_SHELL -u POOLRUN_START_METHOD PATH="$BIN_DIR:$PATH" \
+     timeout -k 5 60 bash -c "$cmd") >"$T/ex.out" 2>&1 </dev/null
+  check "man page example: \$ $cmd" "$(cat "$EXS/$i.exp")" "$(cat "$T/ex.out")"
+done
+
+# --- claims of the text, beside the examples
+run --dry-run -X echo pre{}post ::: a b
+check "man: -X echo pre{}post ::: a b runs echo preapost prebpost" "echo preapost prebpost" "$OUT"
+run --dry-run echo pre{}post ::: a ::: b
+check "man: pre{}post with the values a and b gives prea bpost" "echo prea bpost" "$OUT"
+run --dry-run -I '{x}' echo '{x}' '{1x}' ::: v
+check "man: -I '{x}' gives the positional {1x}" "echo v v" "$OUT"
+run -k --dry-run echo '{.}' ::: dir/sub/file.tar.gz .bashrc a.b/c
+check "man: {.} of dir/sub/file.tar.gz, .bashrc, a.b/c" "$(printf '%s\n' 'echo dir/sub/file.tar' "echo ''" 'echo a.b/c')" "$OUT"
+run -k --dry-run echo '{//}' ::: dir/sub/file.tar.gz x /
+check "man: {//} of dir/sub/file.tar.gz, x, /" "$(printf '%s\n' 'echo dir/sub' 'echo .' 'echo /')" "$OUT"
+run --dry-run echo '{/}' '{/.}' ::: dir/sub/file.tar.gz
+check "man: {/} and {/.} of dir/sub/file.tar.gz" "echo file.tar.gz file.tar" "$OUT"
+run gzip
+check_rc "man: empty input runs nothing and exits with status 0" 0 "$RC"
 
 # --- version
 version=$("$P" --version 2>&1 | grep -oE '[0-9]+\.[0-9]+\.[0-9]+' | head -1)

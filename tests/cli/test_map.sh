@@ -179,9 +179,9 @@ fi
 # --- options --map does not take, and --map options without --map: one clear line, 255
 run --map -N2 cat ::: a
 check_rc usage.refused 255 "$RC"
-check usage.refused.msg "poolrun: --map does not take -N" "$ERR"
+check usage.refused.msg "poolrun: error: --map does not take -N" "$ERR"
 run --chunksize 5 echo ::: a
-check usage.needs_map "poolrun: --chunksize needs --map" "$ERR"
+check usage.needs_map "poolrun: error: --chunksize needs --map" "$ERR"
 run --map cat ::: a b
 check_match usage.lists 'reads records from stdin or -a FILE' "$ERR"
 run --map -a no-such-file cat

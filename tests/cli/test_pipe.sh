@@ -198,7 +198,7 @@ run --pipe --round-robin -k cat </dev/null
 check_rc pipe_rr_no_k 255 "$RC"
 run --pipe --block 0 cat </dev/null
 check_rc pipe_block_zero 255 "$RC"
-check_match pipe_block_zero_msg '^poolrun: .*--block' "$ERR"
+check_match pipe_block_zero_msg '^poolrun: error: .*--block' "$ERR"
 run --block 1k echo ::: a
 check_rc block_needs_pipe 255 "$RC"
 

@@ -71,7 +71,7 @@ bad() {  # bad NAME ERE ARGS...
   rm -f out.svg
   run report timeline "$@"
   check_rc "$name: status 255" 255 "$RC"
-  check_match "$name: one clear line" "^poolrun: report.*$re" "$ERR"
+  check_match "$name: one clear line" "^poolrun: error: report.*$re" "$ERR"
   check "$name: one line only" 1 "$(printf '%s\n' "$ERR" | wc -l)"
   check "$name: no SVG written" no "$([ -e out.svg ] && echo yes || echo no)"
 }
@@ -80,14 +80,24 @@ printf '{"name": "x"}\n' >other.json
 jq '.jobs[1].start = "soon"' run.json >badjob.json
 bad "missing file" 'nope\.json: cannot open the report: No such file' nope.json --svg out.svg
 bad "not JSON" 'text\.txt: not JSON: ' text.txt --svg out.svg
-bad "other JSON" 'other\.json: not a poolrun --json report' other.json --svg out.svg
-bad "a --jsonl file" 'run\.jsonl: a --jsonl file; the timeline reads the report of --json FILE' run.jsonl --svg out.svg
+expects='report timeline draws the report of poolrun --json FILE or poolrun batch --json FILE$'
+bad "other JSON" "other\\.json: a JSON object without \"tool\": \"poolrun\"; $expects" other.json --svg out.svg
+bad "a --jsonl file" "run\\.jsonl: a --jsonl file; $expects" run.jsonl --svg out.svg
+# Reports of another kind say what they are and what the timeline expects.
+seq 6 | "$P" --map -j2 --json map.json cat >/dev/null
+bad "a --map report" "map\\.json: a --map report \\(one record per chunk, \"mode\": \"map\"\\); $expects" map.json --svg out.svg
+"$P" bench -n 2 -w 1 -r 1 -e serial cpu:1000 --json bench.json >/dev/null
+bad "a bench report" "bench\\.json: a poolrun bench --json report; $expects" bench.json --svg out.svg
+printf '{"title": "t", "series": []}' >chart-desc.json
+bad "a chart description" "chart-desc\\.json: a chart description \\(for poolrun report chart\\); $expects" chart-desc.json --svg out.svg
+printf '[1, 2]' >array.json
+bad "a JSON array" "array\\.json: a JSON array; $expects" array.json --svg out.svg
 bad "a bad job record" 'badjob\.json: jobs\[1\]: "start" is not a number' badjob.json --svg out.svg
 bad "no --svg" 'timeline: --svg is required' run.json
 bad "no report" 'report is required' --svg out.svg
 run report timeline run.json --svg nodir/out.svg
 check_rc "unwritable --svg: status 255" 255 "$RC"
-check_match "unwritable --svg: names the file" '^poolrun: report timeline: nodir/out\.svg: cannot create the SVG file' "$ERR"
+check_match "unwritable --svg: names the file" '^poolrun: error: report timeline: nodir/out\.svg: cannot create the SVG file' "$ERR"
 # --- report chart: a line chart of a JSON description
 cat >chart.json <<'JSON'
 {"title": "a <b> & c", "x_label": "slots", "y_label": "speed-up", "ideal_line": true,
@@ -102,14 +112,14 @@ run report chart chart.json --svg -
 check "report chart --svg - writes the same SVG" "$(cat chart.svg)" "$OUT"
 run report chart run.json --svg out.svg
 check_rc "report chart of a run report: status 255" 255 "$RC"
-check "report chart of a run report: one line" 'poolrun: report chart: run.json: unknown key "argv"' "$ERR"
+check "report chart of a run report: one line" 'poolrun: error: report chart: run.json: unknown key "argv"' "$ERR"
 
 run report
 check_rc "report without a subcommand: status 255" 255 "$RC"
-check_match "report without a subcommand: says which there are" '^poolrun: report: a subcommand is needed: timeline or chart' "$ERR"
+check_match "report without a subcommand: says which there are" '^poolrun: error: report: a subcommand is needed: timeline or chart' "$ERR"
 run report gantt x.json
 check_rc "report with an unknown subcommand: status 255" 255 "$RC"
-check_match "report with an unknown subcommand: names it" "^poolrun: report gantt: no such subcommand" "$ERR"
+check_match "report with an unknown subcommand: names it" "^poolrun: error: report gantt: no such subcommand" "$ERR"
 run report timeline --help
 check_rc "report timeline --help exits 0" 0 "$RC"
 check_match "--help lists --svg" '--svg' "$OUT"

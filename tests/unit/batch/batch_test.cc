@@ -246,6 +246,21 @@ TEST_CASE("batch spec: dependency cycles are rejected, naming the jobs", "[batch
   CHECK(error_of(doc({R"({"name": "entry", "cmd": "x", "needs": ["c"]})", R"({"name": "a", "cmd": "x", "needs": ["b"]})",
                       R"({"name": "b", "cmd": "x", "needs": ["c"]})", R"({"name": "c", "cmd": "x", "needs": ["a"]})"})) ==
         "s.json: dependency cycle: a -> b -> c -> a (each job needs the next)");
+  // A long cycle: its first four jobs, the last one, and the count; six jobs are still shown whole.
+  auto ring = [](int n, const std::string& prefix) {
+    std::vector<std::string> jobs;
+    for (int i = 0; i < n; ++i)
+      jobs.push_back("{\"name\": \"" + prefix + std::to_string(i) + "\", \"cmd\": \"x\", \"needs\": [\"" + prefix +
+                     std::to_string((i + 1) % n) + "\"]}");
+    return jobs;
+  };
+  CHECK(error_of(doc(ring(6, "j"))) ==
+        "s.json: dependency cycle: j0 -> j1 -> j2 -> j3 -> j4 -> j5 -> j0 (each job needs the next)");
+  CHECK(error_of(doc(ring(7, "j"))) ==
+        "s.json: dependency cycle of 7 jobs: j0 -> j1 -> j2 -> j3 -> ... -> j6 -> j0 (each job needs the next)");
+  CHECK(error_of(doc(ring(2, std::string(100, 'n')))) ==
+        "s.json: dependency cycle: " + std::string(57, 'n') + "... -> " + std::string(57, 'n') + "... -> " +
+            std::string(57, 'n') + "... (each job needs the next)");
   // A diamond is not a cycle.
   CHECK(error_of(doc({R"({"name": "a", "cmd": "x"})", R"({"name": "b", "cmd": "x", "needs": ["a"]})",
                       R"({"name": "c", "cmd": "x", "needs": ["a"]})",

@@ -119,11 +119,16 @@ TEST_CASE("timeline of an empty run, skipped jobs and long commands", "[timeline
 TEST_CASE("files that are not a poolrun --json report give a clear InputError", "[timeline]") {
   CHECK(error_of("") .rfind("run.json: not JSON: ", 0) == 0);
   CHECK(error_of("{\"tool\": \"poolrun\",").rfind("run.json: not JSON: ", 0) == 0);
-  CHECK(error_of("[1, 2]") == "run.json: not a poolrun --json report (no \"tool\": \"poolrun\" at the top level)");
-  CHECK(error_of("{\"tool\": \"other\", \"jobs\": []}").find("not a poolrun --json report") != std::string::npos);
-  CHECK(error_of("{\"tool\": \"poolrun\"}") == "run.json: not a poolrun --json report (no \"jobs\" array)");
+  const std::string expects = "; report timeline draws the report of poolrun --json FILE or poolrun batch --json FILE";
+  CHECK(error_of("[1, 2]") == "run.json: a JSON array" + expects);
+  CHECK(error_of("{\"tool\": \"other\", \"jobs\": []}") ==
+        "run.json: a batch spec or another tool's report (no \"tool\": \"poolrun\")" + expects);
+  CHECK(error_of("{\"tool\": \"poolrun\"}") == "run.json: a poolrun report without a \"jobs\" array" + expects);
+  CHECK(error_of("{\"tool\": \"poolrun\", \"mode\": \"map\", \"chunks\": []}") ==
+        "run.json: a --map report (one record per chunk, \"mode\": \"map\")" + expects);
+  CHECK(error_of("{\"schema\": \"poolrun-bench/1\", \"configs\": []}") == "run.json: a poolrun bench --json report" + expects);
   std::string jsonl = job(1, 1, 1, 2).dump() + "\n" + job(2, 1, 2, 3).dump() + "\n";
-  CHECK(error_of(jsonl, "run.jsonl") == "run.jsonl: a --jsonl file; the timeline reads the report of --json FILE");
+  CHECK(error_of(jsonl, "run.jsonl") == "run.jsonl: a --jsonl file" + expects);
   json r = report(json::array({job(1, 1, 1, 2), job(2, 1, 2, 3)}));
   r["jobs"][1].erase("start");
   CHECK(error_of(r.dump()) == "run.json: jobs[1]: no \"start\" (not a poolrun --json report?)");
