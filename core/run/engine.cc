@@ -79,9 +79,9 @@ struct Job {
 class Engine {
  public:
   Engine(const RunConfig& cfg, JobSource& source, Launcher& launcher,
-         std::unordered_set<std::size_t> resume_skip)
+         std::unordered_set<std::size_t> resume_skip, RunOutcome* outcome)
       : cfg_(cfg), source_(source), launcher_(launcher), reports_(cfg), spill_(tmpdir_),
-        resume_skip_(std::move(resume_skip)) {
+        resume_skip_(std::move(resume_skip)), outcome_(outcome) {
     budget_.limit = cfg.output_memory;
     budget_.spill = &spill_;
     shell_path_ = platform::resolve_executable(cfg.shell);
@@ -186,6 +186,7 @@ class Engine {
   Terminations terminations_{cfg_.termseq};
   std::unordered_set<std::size_t> resume_skip_;  // --resume: seqs the joblog already has
   platform::Guardian guardian_;
+  RunOutcome* outcome_;  // the caller's, or nullptr
   std::vector<char> read_buf_;  // job output is read into this, kReadChunk bytes
 
   Stop stop_ = Stop::None;
@@ -612,6 +613,7 @@ void Engine::on_signals() {
     if (s == SIGCHLD) {
       child = true;
     } else if (s == SIGHUP) {
+      if (outcome_ && !outcome_->stop_signal) outcome_->stop_signal = s;
       if (stop_ == Stop::None) {
         spdlog::warn("received SIGHUP: no new jobs will be started; waiting for {} running job(s)", running_);
         stop(Stop::Hangup);
@@ -619,6 +621,7 @@ void Engine::on_signals() {
     } else if (s == SIGINT || s == SIGTERM) {
       ++signals_seen_;
       if (signals_seen_ == 1) {
+        if (outcome_ && !outcome_->stop_signal) outcome_->stop_signal = s;
         spdlog::warn("received {}: ending {} running job(s)", s == SIGINT ? "SIGINT" : "SIGTERM", running_);
         stop(Stop::Signal);
       } else {
@@ -838,6 +841,7 @@ void Engine::record(Job& job, const char* status) {
   } else if (r.failed()) {
     ++summary_.failed;
     if (!job.spec.allow_failure) ++counted_failures_;
+    if (outcome_ && !outcome_->first_failure) outcome_->first_failure = r;
   } else {
     ++summary_.succeeded;
   }
@@ -1047,6 +1051,7 @@ int Engine::run() {
     case Stop::InputError: summary_.stop_reason = "input error"; break;
     case Stop::OutputError: summary_.stop_reason = "output error"; break;
   }
+  if (outcome_) outcome_->jobs_failed = summary_.failed;
   reports_.finish(summary_);
   return summary_.exit_status;
 }
@@ -1055,32 +1060,33 @@ int Engine::run() {
 
 namespace {
 int run_engine(const RunConfig& cfg, JobSource& source, Launcher& launcher,
-               std::unordered_set<std::size_t> resume_skip) {
-  Engine engine(cfg, source, launcher, std::move(resume_skip));
+               std::unordered_set<std::size_t> resume_skip, RunOutcome* outcome) {
+  if (outcome) *outcome = RunOutcome{};
+  Engine engine(cfg, source, launcher, std::move(resume_skip), outcome);
   return engine.run();
 }
 }  // namespace
 
-int run_jobs(const RunConfig& cfg, JobSource& source, Launcher& launcher) {
-  return run_engine(cfg, source, launcher, {});
+int run_jobs(const RunConfig& cfg, JobSource& source, Launcher& launcher, RunOutcome* outcome) {
+  return run_engine(cfg, source, launcher, {}, outcome);
 }
 
-int run_main_job(const RunConfig& cfg, Launcher& launcher) {
+int run_main_job(const RunConfig& cfg, Launcher& launcher, RunOutcome* outcome) {
   std::map<std::size_t, JoblogEntry> log;
   if (cfg.resume != RunConfig::Resume::None || cfg.retry_failed) log = read_joblog(cfg.joblog_path);
   if (cfg.retry_failed) {
     RetryFailedSource source(cfg, log);
-    return run_engine(cfg, source, launcher, {});
+    return run_engine(cfg, source, launcher, {}, outcome);
   }
   std::unordered_set<std::size_t> skip;
   for (const auto& [seq, e] : log)
     if (cfg.resume == RunConfig::Resume::All || e.succeeded()) skip.insert(seq);
   if (cfg.pipe.mode != PipeConfig::Mode::None) {
     PipeSource source(cfg);
-    return run_engine(cfg, source, launcher, std::move(skip));
+    return run_engine(cfg, source, launcher, std::move(skip), outcome);
   }
   TemplateSource source(cfg);
-  return run_engine(cfg, source, launcher, std::move(skip));
+  return run_engine(cfg, source, launcher, std::move(skip), outcome);
 }
 
 }  // namespace poolrun::core
