@@ -10,9 +10,15 @@
 #include "core/run/engine.h"
 #include "core/errors.h"
 #include "platform/bench_worker.h"
+#include "platform/event_loop.h"
 #include "platform/fd.h"
 #include "core/run/start_method.h"
+#include "platform/process/guardian.h"
+#include "platform/process/launchers.h"
 #include "platform/system.h"
+
+#include <csignal>
+#include <optional>
 
 namespace poolrun::app {
 
@@ -59,6 +65,10 @@ std::vector<std::string> split_list(const std::string& s) {
     if (c == std::string::npos) return out;
     pos = c + 1;
   }
+}
+
+const char* signal_name(int sig) {
+  return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : sig == SIGHUP ? "SIGHUP" : "a signal";
 }
 
 std::string join(const std::vector<std::string>& v) {
@@ -142,14 +152,37 @@ int run_bench(const BenchOptions& o, const std::vector<std::string>& argv) {
   if (is_command || std::find(executors.begin(), executors.end(), "process") != executors.end())
     launcher = core::make_launcher(sm);
 
+  // Built-in worker processes are guarded as the main job's jobs are: should poolrun be killed,
+  // the guardian ends their process groups. Forked before any thread (and after the forkserver);
+  // a command's runs have the engine's own guardian.
+  std::optional<platform::Guardian> guardian;
+  if (!is_command && launcher) {
+    guardian.emplace();
+    if (auto ec = guardian->start(launcher->event_fd() < 0)) {
+      spdlog::info("no guardian process ({}): workers may outlive poolrun if it is killed", ec.message());
+      guardian.reset();
+    }
+  }
+  // SIGINT, SIGTERM and SIGHUP end the whole sweep, not just the run they arrive in: they are
+  // taken as events from here on (blocked before any thread starts, so every thread inherits the
+  // mask), and a run that sees one ends its workers and returns early. Between runs they wait
+  // until the next check. A command's run takes them through the engine's own signal events.
+  platform::SignalEvents signals;
+
   bool any_failure = false;
+  int stop_signal = 0;
+  std::size_t configs_done = 0, configs_total = 0;
+  for (const auto& exe : executors) configs_total += exe == "serial" ? 1 : workers.size();
   for (const auto& exe : executors) {
+    if (stop_signal) break;
     std::vector<std::size_t> ws = exe == "serial" ? std::vector<std::size_t>{1} : workers;
     for (std::size_t p : ws) {
+      if (stop_signal) break;
       core::BenchConfig conf;
       conf.executor = exe;
       conf.workers = p;
       for (std::size_t i = 0; i < o.warmup + o.runs; ++i) {
+        if ((stop_signal = platform::take_stop_signal(signals))) break;
         core::BenchRun run;
         if (exe == "command") {
           core::RunConfig c = cmd_cfg;
@@ -158,7 +191,8 @@ int run_bench(const BenchOptions& o, const std::vector<std::string>& argv) {
           platform::children_cpu(u0, s0);
           int saved = platform::silence_stdout();
           double t0 = platform::monotonic_now();
-          run.exit_status = core::run_main_job(c, *launcher);
+          core::RunOutcome outcome;
+          run.exit_status = core::run_main_job(c, *launcher, &outcome);
           run.wall_s = platform::monotonic_now() - t0;
           platform::restore_stdout(saved);
           platform::children_cpu(u1, s1);
@@ -166,7 +200,13 @@ int run_bench(const BenchOptions& o, const std::vector<std::string>& argv) {
           run.cpu_known = sm != core::StartMethod::Forkserver;
           run.user_s = u1 - u0;
           run.sys_s = s1 - s0;
-          if (run.exit_status != 0) any_failure = true;
+          run.stop_signal = outcome.stop_signal;
+          run.tasks_failed = outcome.jobs_failed;
+          if (const auto& f = outcome.first_failure)
+            run.first_error = core::describe_job_failure(f->command, f->exit_code, f->signal, f->timed_out,
+                                                         f->spawn_error);
+          else if (run.exit_status != 0 && !run.stop_signal)
+            run.first_error = fmt::format("the run ended with status {}", run.exit_status);
         } else {
           platform::PoolOptions po;
           po.task = task;
@@ -175,16 +215,40 @@ int run_bench(const BenchOptions& o, const std::vector<std::string>& argv) {
           po.chunksize = o.chunksize;
           po.gil = o.gil;
           po.sync = o.submit == "sync";
+          po.signals = &signals;
+          po.guardian = guardian ? &*guardian : nullptr;
           run = exe == "process" ? platform::run_process_pool(po, *launcher)
                 : exe == "thread" ? platform::run_thread_pool(po)
                                   : platform::run_serial(po);
-          if (run.tasks_failed) any_failure = true;
         }
+        if (run.stop_signal) {
+          stop_signal = run.stop_signal;
+          break;
+        }
+        const bool failed = run.tasks_failed || run.exit_status != 0 || !run.first_error.empty();
+        if (failed) any_failure = true;
         spdlog::info("{} ×{} run {}{}: {:.6f} s", exe, p, i + 1, i < o.warmup ? " (warm-up)" : "", run.wall_s);
-        if (i >= o.warmup) conf.runs.push_back(run);
+        if (i >= o.warmup) {
+          conf.runs.push_back(std::move(run));
+        } else if (failed) {
+          // Not timed, but its failure voids the verdict as a timed run's would.
+          ++conf.warmup_runs_failed;
+          conf.warmup_tasks_failed += run.tasks_failed;
+          if (conf.warmup_error.empty()) conf.warmup_error = run.first_error;
+        }
       }
+      if (stop_signal) break;
       rep.configs.push_back(std::move(conf));
+      ++configs_done;
     }
+  }
+  if (stop_signal) {
+    // Whatever ran is cut short: no table, no verdict, no -j; the --json and --svg files, opened
+    // (and emptied) at the start, stay empty. The main job's exit status after a signal.
+    spdlog::warn("bench: interrupted by {}: what was running has ended; no result ({} of {} "
+                 "configuration{} had completed)",
+                 signal_name(stop_signal), configs_done, configs_total, configs_total == 1 ? "" : "s");
+    return 255;
   }
   core::compute_bench_stats(rep.configs);
   rep.verdict = core::classify_bench(rep.configs, cpus);
@@ -199,7 +263,9 @@ int run_bench(const BenchOptions& o, const std::vector<std::string>& argv) {
     if (auto ec = platform::write_all(svg_fd.get(), bench_svg(rep)))
       throw InputError(o.svg + ": cannot write the SVG plot: " + ec.message());
   }
-  if (any_failure) spdlog::warn("bench: some tasks failed or a command run exited non-zero (see the table / --json)");
+  if (rep.verdict.kind == "failed")
+    spdlog::error("bench: {} failed, so no verdict and no recommendation: {}",
+                  is_command ? "the command" : "the tasks", rep.verdict.error);
   return any_failure ? 1 : 0;
 }
 

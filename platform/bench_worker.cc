@@ -10,19 +10,27 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <condition_variable>
 #include <deque>
+#include <exception>
+#include <functional>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "core/errors.h"
+#include "core/run/termination.h"
+#include "platform/event_loop.h"
 #include "platform/fd.h"
+#include "platform/guardian.h"
 #include "platform/system.h"
 
 namespace poolrun::platform {
@@ -56,8 +64,10 @@ struct ChunkResult {
   uint32_t count;
   uint32_t failed;  ///< tasks of the chunk that failed (their result is 0)
   int64_t ns;       ///< time the chunk took in the worker
+  int32_t err;      ///< errno of the piece's first failed task; 0 when none failed
+  uint32_t unused;
 };
-static_assert(sizeof(ChunkResult) == 24);
+static_assert(sizeof(ChunkResult) == 32);
 
 /// The worker's last record, after the pool closed its task pipe: how long it waited for a CPU.
 constexpr uint64_t kTrailerMagic = 0x5052425754524c52ull;  // "PRBWTRLR"
@@ -87,20 +97,49 @@ int64_t now_ns() noexcept {
   return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
 }
 
+/// Set when a signal stops the thread or serial executor: tasks running in poolrun's own threads
+/// look at it and return early (their results no longer matter). Never set in a worker process,
+/// which its termination signal ends instead. Lock-free, so the forked worker may read it.
+std::atomic<bool> g_stop{false};
+static_assert(std::atomic<bool>::is_always_lock_free);
+
+bool stop_requested() noexcept { return g_stop.load(std::memory_order_relaxed); }
+
+/// The longest a sleeping task goes without looking at g_stop.
+constexpr int64_t kSleepSliceNs = 50'000'000;
+
+/// Sleeps `ns`, to an absolute deadline (a slice's wake-up does not add up), in slices so that a
+/// stop request is seen within kSleepSliceNs.
 void sleep_ns(int64_t ns) noexcept {
   if (ns <= 0) return;
-  struct timespec req = {static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
-  while (clock_nanosleep(CLOCK_MONOTONIC, 0, &req, &req) == EINTR) {
+  const int64_t end = now_ns() + ns;
+  for (;;) {
+    if (stop_requested()) return;
+    const int64_t now = now_ns();
+    if (now >= end) return;
+    const int64_t until = end - now > kSleepSliceNs ? now + kSleepSliceNs : end;
+    struct timespec at = {static_cast<time_t>(until / 1000000000), static_cast<long>(until % 1000000000)};
+    clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, nullptr);  // EINTR: the loop goes on
   }
 }
 
+/// Iterations of cpu:N between two looks at g_stop (~2 ms here; the relaxed load costs nothing
+/// beside them).
+constexpr uint64_t kSpinBlock = uint64_t{1} << 20;
+
 /// The integer recurrence of cpu:N (a 64-bit LCG with an xorshift). Its result is returned and
-/// sent back, so the compiler must run every iteration.
+/// sent back, so the compiler must run every iteration. A stop request ends it early (the result
+/// is then meaningless, and not used).
 uint64_t spin(uint64_t seed, uint64_t n) noexcept {
   uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
-  for (uint64_t i = 0; i < n; ++i) {
-    x = x * 6364136223846793005ull + 1442695040888963407ull;
-    x ^= x >> 29;
+  for (uint64_t i = 0; i < n;) {
+    const uint64_t block = n - i < kSpinBlock ? n - i : kSpinBlock;
+    for (uint64_t j = 0; j < block; ++j) {
+      x = x * 6364136223846793005ull + 1442695040888963407ull;
+      x ^= x >> 29;
+    }
+    i += block;
+    if (stop_requested()) break;
   }
   return x;
 }
@@ -108,10 +147,11 @@ uint64_t spin(uint64_t seed, uint64_t n) noexcept {
 /// The lock a task holds while it computes (--gil): one for all threads, or one per process.
 std::mutex g_gil;
 
-/// Runs task `item`. Returns its result; sets `failed` when it could not run (read: the file).
-int64_t run_task(const WorkerConfig& c, uint64_t item, bool& failed) noexcept {
+/// Runs task `item`. Returns its result; sets `err` to the errno of the failure when it could not
+/// run (read: the file), to 0 otherwise.
+int64_t run_task(const WorkerConfig& c, uint64_t item, int& err) noexcept {
   using Kind = core::BenchTask::Kind;
-  failed = false;
+  err = 0;
   auto compute = [&](uint64_t n) {
     if (c.gil) g_gil.lock();
     uint64_t r = spin(item, n);
@@ -145,7 +185,7 @@ int64_t run_task(const WorkerConfig& c, uint64_t item, bool& failed) noexcept {
         fd = ::open(c.path, O_RDONLY | O_CLOEXEC);
       } while (fd < 0 && errno == EINTR);
       if (fd < 0) {
-        failed = true;
+        err = errno;
         return 0;
       }
       // On the stack, not static thread_local: a TLS array is zeroed at every poolrun start and
@@ -155,15 +195,15 @@ int64_t run_task(const WorkerConfig& c, uint64_t item, bool& failed) noexcept {
       for (;;) {
         ssize_t n = ::read(fd, buf, sizeof buf);
         if (n < 0 && errno == EINTR) continue;
-        if (n < 0) failed = true;
-        if (n <= 0) break;
+        if (n < 0) err = errno;
+        if (n <= 0 || stop_requested()) break;
         total += n;
       }
       ::close(fd);
       return total;
     }
   }
-  failed = true;
+  err = EINVAL;
   return 0;
 }
 
@@ -245,14 +285,14 @@ void run_builtin_worker() noexcept {
         if (out_len + sizeof(ChunkResult) + 8 > sizeof out) flush();
         const uint64_t room = (sizeof out - out_len - sizeof(ChunkResult)) / 8;
         const uint64_t k = ch.count - i < room ? ch.count - i : room;
-        ChunkResult r = {ch.first + i, static_cast<uint32_t>(k), 0, 0};
+        ChunkResult r = {ch.first + i, static_cast<uint32_t>(k), 0, 0, 0, 0};
         const size_t head = out_len;
         out_len += sizeof r;
         const int64_t start = now_ns();
         for (uint64_t j = 0; j < k; ++j) {
-          bool failed;
-          int64_t v = run_task(cfg, ch.first + i + j, failed);
-          if (failed) ++r.failed;
+          int err;
+          int64_t v = run_task(cfg, ch.first + i + j, err);
+          if (err != 0 && r.failed++ == 0) r.err = err;
           memcpy(out + out_len, &v, 8);
           out_len += 8;
         }
@@ -312,6 +352,9 @@ class ProcessPool {
  private:
   bool start_worker(PoolWorker& w);
   void lose_worker(PoolWorker& w);
+  void on_signals();
+  void end_workers();
+  void note_error(std::string what);
   void dispatch();
   bool read_results(PoolWorker& w);  // false at EOF, an error, or results out of step
   void write_tasks(PoolWorker& w);
@@ -329,8 +372,11 @@ class ProcessPool {
   std::size_t inflight_total_ = 0;
   double chunk_ns_ = -1;  ///< running estimate of a chunk's time in a worker
   core::BenchRun res_;
-  std::map<int, ExitStatus> exited_;
+  std::map<int, ExitStatus> exited_;  ///< workers reaped (only ours: wait4(-1) may see others)
+  std::set<int> pids_;                ///< every worker started
   std::size_t started_ = 0;
+  int stop_signal_ = 0;                     ///< the signal that stops the run; 0 while it goes on
+  bool kill_now_ = false;                   ///< a second signal: SIGKILL, no termseq
   int last_error_ = 0;
   std::string last_stage_;
 };
@@ -339,13 +385,18 @@ bool ProcessPool::start_worker(PoolWorker& w) {
   Pipe task, result;
   if (auto ec = make_pipe(task)) return last_error_ = ec.value(), false;
   if (auto ec = make_pipe(result)) return last_error_ = ec.value(), false;
+  // Should poolrun die before the launch returns, the guardian looks for the new worker itself.
+  if (o_.guardian) o_.guardian->launching();
   LaunchResult lr = launcher_.launch_builtin(kBenchWorkerEntry, task.read.get(), result.write.get());
+  if (lr.ok() && o_.guardian) o_.guardian->watch(lr.child.pid);  // its own group: pgid == pid
+  if (o_.guardian) o_.guardian->launched();
   if (!lr.ok()) {
     last_error_ = lr.error.value();
     last_stage_ = stage_name(lr.stage);
     return false;
   }
   ++started_;
+  pids_.insert(lr.child.pid);
   w.pid = lr.child.pid;
   w.task_w = std::move(task.write);
   w.result_r = std::move(result.read);
@@ -452,6 +503,7 @@ bool ProcessPool::read_results(PoolWorker& w) {
         return false;
       }
       w.front_failed += r.failed;
+      if (r.err != 0) note_error(o_.task.spec + ": " + errno_message(r.err));
       double ns = static_cast<double>(r.ns) * static_cast<double>(w.inflight.front().chunk.count) / r.count;
       chunk_ns_ = chunk_ns_ < 0 ? ns : 0.8 * chunk_ns_ + 0.2 * ns;
       w.piece_left = r.count;
@@ -465,9 +517,65 @@ void ProcessPool::collect(bool block) {
   if (block) launcher_.collect_blocking(st);
   else launcher_.collect(st);
   for (auto& s : st) {
+    if (!pids_.count(s.pid)) continue;  // not a worker (the guardian, a command's leftover)
     res_.user_s += s.user_s;
     res_.sys_s += s.sys_s;
     exited_[s.pid] = s;
+    // Reaped: its group is gone, and its number may be reused.
+    if (o_.guardian) o_.guardian->unwatch(s.pid);
+  }
+}
+
+void ProcessPool::note_error(std::string what) {
+  if (res_.first_error.empty()) res_.first_error = std::move(what);
+}
+
+void ProcessPool::on_signals() {
+  std::vector<int> sigs;
+  o_.signals->drain(sigs);
+  for (int sig : sigs) {
+    if (sig == SIGCHLD) collect(false);
+    else if (stop_signal_ == 0) stop_signal_ = sig;  // SIGINT, SIGTERM, SIGHUP
+    else kill_now_ = true;  // a second one: no more patience, as the main job
+  }
+}
+
+void ProcessPool::end_workers() {
+  // No more tasks, no more results: a worker blocked writing its results gets EPIPE.
+  for (auto& w : workers_) {
+    w.alive = false;
+    w.task_w.reset();
+    w.result_r.reset();
+  }
+  // Only groups not reaped yet are signalled: a reaped worker's number may belong to another
+  // process by now.
+  auto unreaped = [&] {
+    std::vector<int> v;
+    for (int pid : pids_)
+      if (!exited_.count(pid)) v.push_back(pid);
+    return v;
+  };
+  core::Terminations terms(o_.termseq);
+  for (int pid : unreaped()) terms.start(pid, kill_now_);
+  bool killed = kill_now_;
+  std::vector<pollfd> pfds;
+  // Never blocks for long: exits come as SIGCHLD or from the forkserver's event fd, and the loop
+  // looks every 20 ms regardless; the termseq ends with SIGKILL, so it ends.
+  while (exited_.size() < started_) {
+    if (kill_now_ && !killed) {
+      for (int pid : unreaped()) terms.start(pid, true);
+      killed = true;
+    }
+    const double now = monotonic_now();
+    terms.advance(now, [](int) {});
+    const double due = terms.next_due();
+    const int timeout = due > 0 ? std::clamp(static_cast<int>((due - now) * 1000) + 1, 0, 20) : 20;
+    pfds.clear();
+    if (o_.signals) pfds.push_back({o_.signals->fd(), POLLIN, 0});
+    if (launcher_.event_fd() >= 0) pfds.push_back({launcher_.event_fd(), POLLIN, 0});
+    ::poll(pfds.data(), pfds.size(), timeout);
+    if (o_.signals) on_signals();
+    collect(false);
   }
 }
 
@@ -484,6 +592,8 @@ void ProcessPool::lose_worker(PoolWorker& w) {
     if (it->attempts >= 2) {
       res_.tasks_failed += it->chunk.count;
       done_ += it->chunk.count;
+      note_error(fmt::format("{}: the worker process running items {}..{} ended before it answered, twice",
+                             o_.task.spec, it->chunk.first, it->chunk.first + it->chunk.count - 1));
     } else {
       res_.tasks_retried += it->chunk.count;
       retry_.push_front(*it);
@@ -511,7 +621,7 @@ core::BenchRun ProcessPool::run() {
                       (last_stage_.empty() ? "pipe" : last_stage_) + "): " + errno_message(last_error_));
   std::vector<pollfd> pfds;
   std::vector<PoolWorker*> owners;
-  while (done_ < o_.tasks) {
+  while (done_ < o_.tasks && stop_signal_ == 0) {
     dispatch();
     pfds.clear();
     owners.clear();
@@ -531,6 +641,8 @@ core::BenchRun ProcessPool::run() {
       for (auto& w : workers_) n += start_worker(w);
       if (n == 0) {
         res_.tasks_failed += o_.tasks - done_;
+        note_error(std::string("cannot start a worker again (") + launcher_.name() + ", " +
+                   (last_stage_.empty() ? "pipe" : last_stage_) + "): " + errno_message(last_error_));
         break;
       }
       continue;
@@ -539,10 +651,20 @@ core::BenchRun ProcessPool::run() {
     std::size_t alive_now = 0;
     for (auto& w : workers_) alive_now += w.alive;
     const bool unreaped = exited_.size() + alive_now < started_;
+    // Signals, and a forkserver's exit reports, wake the loop too.
+    const std::size_t nwork = pfds.size();
+    if (o_.signals) pfds.push_back({o_.signals->fd(), POLLIN, 0});
+    if (launcher_.event_fd() >= 0) pfds.push_back({launcher_.event_fd(), POLLIN, 0});
     int rc = ::poll(pfds.data(), pfds.size(), unreaped ? 20 : -1);
     if (unreaped) collect(false);
     if (rc < 0 && errno == EINTR) continue;
-    for (std::size_t i = 0; i < pfds.size(); ++i) {
+    for (std::size_t i = nwork; i < pfds.size(); ++i) {
+      if (pfds[i].revents == 0) continue;
+      if (o_.signals && pfds[i].fd == o_.signals->fd()) on_signals();
+      else collect(false);
+    }
+    if (stop_signal_ != 0) break;
+    for (std::size_t i = 0; i < nwork; ++i) {
       PoolWorker& w = *owners[i];
       if (!w.alive || pfds[i].revents == 0) continue;
       if (pfds[i].events == POLLOUT) {
@@ -556,6 +678,12 @@ core::BenchRun ProcessPool::run() {
         if (done_ < o_.tasks) start_worker(w);
       }
     }
+  }
+  if (stop_signal_ != 0) {
+    end_workers();
+    res_.stop_signal = stop_signal_;
+    res_.wall_s = monotonic_now() - t0;
+    return res_;
   }
   // Close the pool: EOF on every task pipe ends the workers; reap every one we started.
   for (auto& w : workers_) {
@@ -604,6 +732,50 @@ void finish(core::BenchRun& r, const CpuMark& a) {
   r.sys_s = b.sys - a.sys;
 }
 
+/// Runs `body` (a whole thread or serial run) in a thread of its own while the calling thread
+/// waits for its end or for a signal on `signals` (SIGINT, SIGTERM, SIGHUP; SIGCHLD is dropped):
+/// the first sets g_stop, which the tasks and the loops that hand them out look at, and `body`
+/// ends early. Returns that signal, or 0. Without `signals`, runs `body` in the calling thread.
+/// An exception from `body` is rethrown here.
+int run_watched(SignalEvents* signals, const std::function<void()>& body) {
+  g_stop.store(false);
+  if (!signals) {
+    body();
+    return 0;
+  }
+  Pipe done;
+  if (auto ec = make_pipe(done)) throw SystemError("bench: cannot create a pipe: " + ec.message());
+  std::exception_ptr error;
+  std::thread runner([&] {
+    try {
+      body();
+    } catch (...) {
+      error = std::current_exception();
+    }
+    done.write.reset();  // EOF: the run is over
+  });
+  int stop = 0;
+  std::vector<int> sigs;
+  for (;;) {
+    pollfd p[2] = {{done.read.get(), POLLIN, 0}, {signals->fd(), POLLIN, 0}};
+    if (::poll(p, 2, -1) < 0) continue;  // EINTR
+    if (p[1].revents != 0) {
+      sigs.clear();
+      signals->drain(sigs);
+      for (int s : sigs)
+        if (s != SIGCHLD && stop == 0) {
+          stop = s;
+          g_stop.store(true);
+        }
+    }
+    if (p[0].revents != 0) break;
+  }
+  runner.join();
+  g_stop.store(false);
+  if (error) std::rethrow_exception(error);
+  return stop;
+}
+
 }  // namespace
 
 core::BenchRun run_process_pool(const PoolOptions& o, Launcher& launcher) {
@@ -618,6 +790,7 @@ core::BenchRun run_thread_pool(const PoolOptions& o) {
   std::atomic<uint64_t> next{0};
   std::atomic<uint64_t> sum{0};
   std::atomic<uint64_t> failed{0};
+  std::atomic<int> first_err{0};
   // --submit sync: the caller hands out one task and waits for its result before the next.
   std::mutex m;
   std::condition_variable cv;
@@ -625,6 +798,11 @@ core::BenchRun run_thread_pool(const PoolOptions& o) {
   bool closing = false;
   std::atomic<int64_t> rq_ns{0};
   std::atomic<bool> rq_unknown{false};
+  auto note = [&](int err) {
+    int none = 0;
+    if (err != 0) first_err.compare_exchange_strong(none, err);
+    return err != 0;
+  };
   auto worker = [&] {
     uint64_t local = 0;
     uint64_t nf = 0;
@@ -637,10 +815,10 @@ core::BenchRun run_thread_pool(const PoolOptions& o) {
           if (taken >= posted) break;
           item = taken++;
         }
-        bool f;
-        int64_t v = run_task(cfg, item, f);
+        int err;
+        int64_t v = run_task(cfg, item, err);
         local += static_cast<uint64_t>(v);
-        nf += f;
+        nf += note(err);
         {
           std::lock_guard lk(m);
           ++finished;
@@ -648,14 +826,14 @@ core::BenchRun run_thread_pool(const PoolOptions& o) {
         cv.notify_all();
       }
     } else {
-      for (;;) {
+      while (!stop_requested()) {
         uint64_t first = next.fetch_add(cs);
         if (first >= o.tasks) break;
         uint64_t end = std::min<uint64_t>(first + cs, o.tasks);
-        for (uint64_t i = first; i < end; ++i) {
-          bool f;
-          local += static_cast<uint64_t>(run_task(cfg, i, f));
-          nf += f;
+        for (uint64_t i = first; i < end && !stop_requested(); ++i) {
+          int err;
+          local += static_cast<uint64_t>(run_task(cfg, i, err));
+          nf += note(err);
         }
       }
     }
@@ -665,26 +843,29 @@ core::BenchRun run_thread_pool(const PoolOptions& o) {
     if (rq < 0) rq_unknown = true;
     else rq_ns += rq;
   };
-  CpuMark a = CpuMark::now();
-  std::vector<std::thread> threads;
-  for (std::size_t i = 0; i < std::max<std::size_t>(1, o.workers); ++i) threads.emplace_back(worker);
-  if (o.sync) {
-    for (uint64_t i = 0; i < o.tasks; ++i) {
-      std::unique_lock lk(m);
-      ++posted;
+  r.stop_signal = run_watched(o.signals, [&] {
+    CpuMark a = CpuMark::now();
+    std::vector<std::thread> threads;
+    for (std::size_t i = 0; i < std::max<std::size_t>(1, o.workers); ++i) threads.emplace_back(worker);
+    if (o.sync) {
+      for (uint64_t i = 0; i < o.tasks && !stop_requested(); ++i) {
+        std::unique_lock lk(m);
+        ++posted;
+        cv.notify_all();
+        cv.wait(lk, [&] { return finished == posted; });
+      }
+      {
+        std::lock_guard lk(m);
+        closing = true;
+      }
       cv.notify_all();
-      cv.wait(lk, [&] { return finished == posted; });
     }
-    {
-      std::lock_guard lk(m);
-      closing = true;
-    }
-    cv.notify_all();
-  }
-  for (auto& t : threads) t.join();
-  finish(r, a);
+    for (auto& t : threads) t.join();
+    finish(r, a);
+  });
   r.checksum = sum;
   r.tasks_failed = failed;
+  if (first_err.load() != 0) r.first_error = o.task.spec + ": " + errno_message(first_err.load());
   r.runqueue_known = !rq_unknown;
   r.runqueue_s = static_cast<double>(rq_ns.load()) / 1e9;
   return r;
@@ -693,18 +874,31 @@ core::BenchRun run_thread_pool(const PoolOptions& o) {
 core::BenchRun run_serial(const PoolOptions& o) {
   WorkerConfig cfg = make_config(o.task, o.gil);
   core::BenchRun r;
-  const int64_t rq0 = runqueue_wait_ns();
-  CpuMark a = CpuMark::now();
-  for (uint64_t i = 0; i < o.tasks; ++i) {
-    bool f;
-    r.checksum += static_cast<uint64_t>(run_task(cfg, i, f));
-    r.tasks_failed += f;
-  }
-  finish(r, a);
-  const int64_t rq1 = runqueue_wait_ns();
-  r.runqueue_known = rq0 >= 0 && rq1 >= 0;
-  r.runqueue_s = r.runqueue_known ? static_cast<double>(rq1 - rq0) / 1e9 : 0;
+  int first_err = 0;
+  r.stop_signal = run_watched(o.signals, [&] {
+    // In the thread that runs the tasks: the run-queue wait is that thread's.
+    const int64_t rq0 = runqueue_wait_ns();
+    CpuMark a = CpuMark::now();
+    for (uint64_t i = 0; i < o.tasks && !stop_requested(); ++i) {
+      int err;
+      r.checksum += static_cast<uint64_t>(run_task(cfg, i, err));
+      if (err != 0 && r.tasks_failed++ == 0) first_err = err;
+    }
+    finish(r, a);
+    const int64_t rq1 = runqueue_wait_ns();
+    r.runqueue_known = rq0 >= 0 && rq1 >= 0;
+    r.runqueue_s = r.runqueue_known ? static_cast<double>(rq1 - rq0) / 1e9 : 0;
+  });
+  if (first_err != 0) r.first_error = o.task.spec + ": " + errno_message(first_err);
   return r;
+}
+
+int take_stop_signal(SignalEvents& signals) {
+  std::vector<int> sigs;
+  signals.drain(sigs);
+  for (int s : sigs)
+    if (s != SIGCHLD) return s;
+  return 0;
 }
 
 int silence_stdout() {

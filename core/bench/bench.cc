@@ -151,8 +151,52 @@ int executor_rank(const std::string& e) {
 
 }  // namespace
 
+std::string describe_job_failure(const std::string& command, int exit_code, int signal, bool timed_out,
+                                 const std::string& spawn_error) {
+  if (!spawn_error.empty()) return command + ": " + spawn_error;
+  if (timed_out) return command + ": timed out";
+  if (signal != 0) return fmt::format("{}: ended by signal {}", command, signal);
+  const auto start = command.find_first_not_of(" \t");
+  const std::string word = start == std::string::npos
+                               ? command
+                               : command.substr(start, command.find_first_of(" \t", start) - start);
+  if (exit_code == 127) return word + ": command not found (exit status 127)";
+  if (exit_code == 126) return word + ": cannot execute (exit status 126)";
+  return fmt::format("{}: exit status {}", command, exit_code);
+}
+
 BenchVerdict classify_bench(const std::vector<BenchConfig>& configs, std::size_t cpus) {
   BenchVerdict v;
+  // Failed tasks first: their times are of work that was not done (a missing file is read in no
+  // time), so they say nothing about the workload and must recommend nothing.
+  std::size_t runs = 0, failed_runs = 0;
+  bool commands = false;
+  for (const auto& c : configs) {
+    commands = commands || c.executor == "command";
+    if (c.warmup_runs_failed > 0) {
+      runs += c.warmup_runs_failed;
+      failed_runs += c.warmup_runs_failed;
+      v.tasks_failed += c.warmup_tasks_failed;
+      if (v.error.empty()) v.error = c.warmup_error.empty() ? "a warm-up run failed" : c.warmup_error;
+    }
+    for (const auto& r : c.runs) {
+      ++runs;
+      const bool failed = r.tasks_failed > 0 || r.exit_status != 0 || !r.first_error.empty();
+      if (!failed) continue;
+      ++failed_runs;
+      v.tasks_failed += r.tasks_failed;
+      if (v.error.empty()) v.error = !r.first_error.empty() ? r.first_error
+                                     : fmt::format("exit status {}", r.exit_status);
+    }
+  }
+  if (failed_runs > 0) {
+    v.kind = "failed";
+    const char* what = commands ? "job" : "task";
+    v.evidence.push_back(fmt::format("{} {}{} failed, in {} of {} run{}", v.tasks_failed, what,
+                                     v.tasks_failed == 1 ? "" : "s", failed_runs, runs, runs == 1 ? "" : "s"));
+    v.workers = 0;
+    return v;
+  }
   const BenchConfig* best = nullptr;
   for (const auto& c : configs)
     if (!c.runs.empty() && (!best || c.wall.mean < best->wall.mean)) best = &c;
@@ -264,6 +308,7 @@ nlohmann::json bench_json(const BenchReport& r) {
                             {"workers_lost", x.workers_lost}};
       if (r.kind == "command") run["exit_status"] = x.exit_status;
       else run["checksum"] = x.checksum;
+      run["error"] = x.first_error.empty() ? nlohmann::json(nullptr) : nlohmann::json(x.first_error);
       runs.push_back(std::move(run));
     }
     cs.push_back({{"executor", c.executor},
@@ -277,11 +322,17 @@ nlohmann::json bench_json(const BenchReport& r) {
                   {"runs", std::move(runs)}});
   }
   j["configs"] = std::move(cs);
-  j["verdict"] = {{"kind", r.verdict.kind}, {"evidence", r.verdict.evidence}};
-  j["recommendation"] = {{"executor", r.verdict.executor},
-                         {"workers", r.verdict.workers},
-                         {"jobs_option", fmt::format("-j{}", r.verdict.workers)},
-                         {"best_wall_s", r.verdict.best_wall_s}};
+  j["verdict"] = {{"kind", r.verdict.kind},
+                  {"evidence", r.verdict.evidence},
+                  {"error", r.verdict.error.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.verdict.error)},
+                  {"tasks_failed", r.verdict.tasks_failed}};
+  if (r.verdict.has_recommendation())
+    j["recommendation"] = {{"executor", r.verdict.executor},
+                           {"workers", r.verdict.workers},
+                           {"jobs_option", fmt::format("-j{}", r.verdict.workers)},
+                           {"best_wall_s", r.verdict.best_wall_s}};
+  else
+    j["recommendation"] = nullptr;
   return j;
 }
 
@@ -300,7 +351,7 @@ std::string bench_table(const BenchReport& r) {
     std::size_t nf = 0, nl = 0;
     for (const auto& x : c.runs) nf += x.tasks_failed, nl += x.workers_lost;
     if (nl) failed += fmt::format("  ({} worker{} lost)", nl, nl == 1 ? "" : "s");
-    if (nf) failed += fmt::format("  ({} task{} failed)", nf, nf == 1 ? "" : "s");
+    if (nf) failed += fmt::format("  ({} {}{} failed)", nf, r.kind == "command" ? "job" : "task", nf == 1 ? "" : "s");
     out += fmt::format("{:<9} {:>7} {:>22} {:>10} {:>10} {:>10} {:>7} {:>6} {:>6} {:>6}{}\n", c.executor, c.workers,
                        fmt_time(c.wall.mean) + " ± " + fmt_time(c.wall.stddev), fmt_time(c.wall.median),
                        fmt_time(c.wall.min), fmt_time(c.wall.max), fmt_opt(c.speedup, "{:.2f}"),
@@ -308,8 +359,16 @@ std::string bench_table(const BenchReport& r) {
                        fmt_opt(c.karp_flatt, "{:.2f}"),
                        c.utilisation ? fmt::format("{:.0f}%", *c.utilisation * 100) : "-", failed);
   }
+  if (r.verdict.kind == "failed") {
+    out += fmt::format("verdict: none: {} failed: {}\n", r.kind == "command" ? "the command" : "the tasks",
+                       r.verdict.error);
+    for (const auto& e : r.verdict.evidence) out += "  " + e + "\n";
+    out += "no recommendation: the times are of work that failed\n";
+    return out;
+  }
   out += fmt::format("verdict: {}\n", r.verdict.kind);
   for (const auto& e : r.verdict.evidence) out += "  " + e + "\n";
+  if (!r.verdict.has_recommendation()) return out;
   out += fmt::format("recommended: {} executor, -j{} (fewest workers within 5% of the best, {})\n",
                      r.verdict.executor, r.verdict.workers, fmt_time(r.verdict.best_wall_s));
   return out;

@@ -53,10 +53,19 @@ struct BenchRun {
   /// on a busy machine it tells waiting for a CPU apart from waiting for I/O.
   double runqueue_s = 0;
   bool runqueue_known = false;
-  std::size_t tasks_failed = 0;   ///< tasks that failed (a worker lost twice on them, an unreadable file)
+  /// Tasks that failed (a worker lost twice on them, an unreadable file); commands: the jobs that
+  /// failed (as the main job counts them).
+  std::size_t tasks_failed = 0;
   std::size_t tasks_retried = 0;  ///< tasks run again because their worker was lost
   std::size_t workers_lost = 0;   ///< workers that ended before the pool closed them
   int exit_status = 0;            ///< commands: poolrun's exit status for the run
+  /// The first failure of the run in words, naming the task or command and the cause, e.g.
+  /// "read:/nonexistent: No such file or directory" or "nosuchcmd: command not found (exit status
+  /// 127)"; empty when nothing failed.
+  std::string first_error;
+  /// The signal number (SIGINT, SIGTERM, SIGHUP) that cut the run short; 0 when it ran to its end.
+  /// An interrupted run's figures mean nothing: the sweep stops and reports no result.
+  int stop_signal = 0;
   /// Built-in tasks: the sum of the results modulo 2^64 (equal across executors and worker counts).
   std::uint64_t checksum = 0;
 };
@@ -82,22 +91,42 @@ struct BenchConfig {
   /// (user+sys) / (wall · p − run-queue wait): the utilisation the workers would have had with
   /// the CPUs to themselves; empty when the run-queue wait is unknown.
   std::optional<double> utilisation_net;
+  /// The untimed warm-up runs are not kept, but a failure in one voids the verdict as a timed
+  /// run's does: runs that failed, their failed tasks (jobs), the first error.
+  std::size_t warmup_runs_failed = 0;
+  std::size_t warmup_tasks_failed = 0;
+  std::string warmup_error;
 };
 
 /// The verdict on the workload and how it was reached.
 struct BenchVerdict {
-  std::string kind;                   ///< "cpu-bound", "io-bound" or "mixed"
+  /// "cpu-bound", "io-bound" or "mixed"; "failed" when a task (or a command's job) failed in some
+  /// run: the times are then of work that did not happen, so they give no verdict.
+  std::string kind;
   std::vector<std::string> evidence;  ///< one sentence per observation
-  std::string executor;               ///< recommended executor
+  std::string error;                  ///< "failed": the first run's first error (BenchRun::first_error)
+  std::size_t tasks_failed = 0;       ///< "failed": failed tasks (jobs) summed over every run
+  /// Recommended executor; empty when there is no recommendation ("failed", or no run was timed).
+  std::string executor;
   std::size_t workers = 1;            ///< recommended -j: fewest workers within 5% of the best mean
   double best_wall_s = 0;
+  bool has_recommendation() const { return !executor.empty(); }
 };
+
+/// Says why a command's job failed, for BenchRun::first_error: exit status 127 as "WORD: command
+/// not found (exit status 127)" and 126 as "WORD: cannot execute (exit status 126)" (the shell's
+/// conventions, POSIX 2.8.2; WORD is the command's first word), a signal, a timeout, a launch
+/// error, or the exit status with the command line. `command` is the job's command line.
+std::string describe_job_failure(const std::string& command, int exit_code, int signal, bool timed_out,
+                                 const std::string& spawn_error);
 
 /// Fills wall, speedup, efficiency, Karp–Flatt and utilisation of every config from its runs.
 /// Speedup needs the same executor's 1-worker config; without it those stay empty.
 void compute_bench_stats(std::vector<BenchConfig>& configs);
 
-/// Classifies the workload from the configs (after compute_bench_stats): CPU utilisation of one
+/// Classifies the workload from the configs (after compute_bench_stats). When any run has a failed
+/// task or a command run exited non-zero, the kind is "failed" with the first error and the
+/// failure count, and nothing is recommended. Otherwise: CPU utilisation of one
 /// worker ≥ 0.7 (or, without one, of the best config) is cpu-bound, ≤ 0.3 io-bound, between mixed
 /// (net of run-queue waits when known, so that a busy machine does not make work look I/O-bound);
 /// the scaling beyond the CPU count is given as evidence. Recommends the config with the fewest
@@ -121,12 +150,13 @@ struct BenchReport {
   BenchVerdict verdict;
 };
 
-/// The JSON document of docs/bench.schema.json ("poolrun-bench/1").
+/// The JSON document of docs/bench.schema.json ("poolrun-bench/1"); "recommendation" is null when
+/// the verdict has none.
 nlohmann::json bench_json(const BenchReport& r);
 
 /// The terminal table: one line per config (executor, workers, mean ± σ, median, min, max,
 /// speedup, efficiency, Karp–Flatt, utilisation), then the verdict, its evidence and the
-/// recommendation. Ends with a newline.
+/// recommendation (or, for "failed", the first error and "no recommendation"). Ends with a newline.
 std::string bench_table(const BenchReport& r);
 
 }  // namespace poolrun::core

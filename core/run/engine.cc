@@ -88,9 +88,9 @@ struct Job {
 class Engine final : Supervisor::Policy {
  public:
   Engine(const RunConfig& cfg, JobSource& source, Launcher& launcher,
-         std::unordered_set<std::size_t> resume_skip)
+         std::unordered_set<std::size_t> resume_skip, RunOutcome* outcome)
       : cfg_(cfg), source_(source), sup_(launcher, cfg.termseq), reports_(cfg), spill_(tmpdir_),
-        resume_skip_(std::move(resume_skip)) {
+        resume_skip_(std::move(resume_skip)), outcome_(outcome) {
     budget_.limit = cfg.output_memory;
     budget_.spill = &spill_;
     shell_path_ = platform::resolve_executable(cfg.shell);
@@ -203,6 +203,7 @@ class Engine final : Supervisor::Policy {
   std::size_t keep_window_ = 1000;
   std::map<std::size_t, std::unique_ptr<Job>> finished_;  // -k: done, waiting for their turn
   std::unordered_set<std::size_t> resume_skip_;  // --resume: seqs the joblog already has
+  RunOutcome* outcome_;  // the caller's, or nullptr
   std::vector<char> read_buf_;  // job output is read into this, kReadChunk bytes
 
   Stop stop_ = Stop::None;
@@ -694,12 +695,14 @@ void Engine::on_launcher_gone(const std::string& why) {
 }
 
 void Engine::on_hangup() {
+  if (outcome_ && !outcome_->stop_signal) outcome_->stop_signal = SIGHUP;
   if (stop_ != Stop::None) return;
   spdlog::warn("received SIGHUP: no new jobs will be started; waiting for {} running job(s)", running_);
   stop(Stop::Hangup);
 }
 
 void Engine::on_interrupt(int sig) {
+  if (outcome_ && !outcome_->stop_signal) outcome_->stop_signal = sig;
   spdlog::warn("received {}: ending {} running job(s)", sig == SIGINT ? "SIGINT" : "SIGTERM", running_);
   stop(Stop::Signal);
 }
@@ -901,6 +904,7 @@ void Engine::record(Job& job, const char* status) {
   } else if (r.failed()) {
     ++summary_.failed;
     if (!job.spec.allow_failure) ++counted_failures_;
+    if (outcome_ && !outcome_->first_failure) outcome_->first_failure = r;
   } else {
     ++summary_.succeeded;
   }
@@ -1095,6 +1099,7 @@ int Engine::run() {
     if (error_.empty()) error_ = std::move(err);
     summary_.exit_status = 255;
   }
+  if (outcome_) outcome_->jobs_failed = summary_.failed;
   // One line: the first failure, naming the path (or input) and the cause.
   if (!error_.empty()) spdlog::error("{}", error_);
   return summary_.exit_status;
@@ -1104,32 +1109,33 @@ int Engine::run() {
 
 namespace {
 int run_engine(const RunConfig& cfg, JobSource& source, Launcher& launcher,
-               std::unordered_set<std::size_t> resume_skip) {
-  Engine engine(cfg, source, launcher, std::move(resume_skip));
+               std::unordered_set<std::size_t> resume_skip, RunOutcome* outcome) {
+  if (outcome) *outcome = RunOutcome{};
+  Engine engine(cfg, source, launcher, std::move(resume_skip), outcome);
   return engine.run();
 }
 }  // namespace
 
-int run_jobs(const RunConfig& cfg, JobSource& source, Launcher& launcher) {
-  return run_engine(cfg, source, launcher, {});
+int run_jobs(const RunConfig& cfg, JobSource& source, Launcher& launcher, RunOutcome* outcome) {
+  return run_engine(cfg, source, launcher, {}, outcome);
 }
 
-int run_main_job(const RunConfig& cfg, Launcher& launcher) {
+int run_main_job(const RunConfig& cfg, Launcher& launcher, RunOutcome* outcome) {
   std::map<std::size_t, JoblogEntry> log;
   if (cfg.resume != RunConfig::Resume::None || cfg.retry_failed) log = read_joblog(cfg.joblog_path);
   if (cfg.retry_failed) {
     RetryFailedSource source(cfg, log);
-    return run_engine(cfg, source, launcher, {});
+    return run_engine(cfg, source, launcher, {}, outcome);
   }
   std::unordered_set<std::size_t> skip;
   for (const auto& [seq, e] : log)
     if (cfg.resume == RunConfig::Resume::All || e.succeeded()) skip.insert(seq);
   if (cfg.pipe.mode != PipeConfig::Mode::None) {
     PipeSource source(cfg);
-    return run_engine(cfg, source, launcher, std::move(skip));
+    return run_engine(cfg, source, launcher, std::move(skip), outcome);
   }
   TemplateSource source(cfg);
-  return run_engine(cfg, source, launcher, std::move(skip));
+  return run_engine(cfg, source, launcher, std::move(skip), outcome);
 }
 
 }  // namespace poolrun::core

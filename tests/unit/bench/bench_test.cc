@@ -143,3 +143,63 @@ TEST_CASE("the JSON report has every config and run, nulls where a figure is und
   CHECK(table.find("verdict: ") != std::string::npos);
   CHECK(table.find("recommended: thread executor, -j2") != std::string::npos);
 }
+
+TEST_CASE("failed tasks: verdict 'failed' with the first error, no recommendation, null in JSON", "[bench]") {
+  // A missing file is "read" in no time: without the failure check this would look like the
+  // fastest, CPU-bound workload and recommend -j1.
+  BenchReport r;
+  r.kind = "builtin";
+  r.workload = "read:/nonexistent";
+  r.tasks = 4;
+  r.runs = 1;
+  r.configs = {config("process", 1, {0.01}, 0.01), config("process", 2, {0.01}, 0.01)};
+  r.configs[1].runs[0].tasks_failed = 4;
+  r.configs[1].runs[0].first_error = "read:/nonexistent: No such file or directory";
+  compute_bench_stats(r.configs);
+  r.verdict = classify_bench(r.configs, 2);
+  CHECK(r.verdict.kind == "failed");
+  CHECK(r.verdict.error == "read:/nonexistent: No such file or directory");
+  CHECK(r.verdict.tasks_failed == 4);
+  CHECK_FALSE(r.verdict.has_recommendation());
+  REQUIRE(r.verdict.evidence.size() == 1);
+  CHECK(r.verdict.evidence[0] == "4 tasks failed, in 1 of 2 runs");
+  auto j = bench_json(r);
+  CHECK(j["verdict"]["kind"] == "failed");
+  CHECK(j["verdict"]["error"] == "read:/nonexistent: No such file or directory");
+  CHECK(j["recommendation"].is_null());
+  CHECK(j["configs"][0]["runs"][0]["error"].is_null());
+  CHECK(j["configs"][1]["runs"][0]["error"] == "read:/nonexistent: No such file or directory");
+  auto table = bench_table(r);
+  CHECK(table.find("verdict: none: the tasks failed: read:/nonexistent: No such file or directory\n") !=
+        std::string::npos);
+  CHECK(table.find("recommended") == std::string::npos);
+  CHECK(table.find("no recommendation") != std::string::npos);
+
+  // A command run that exited non-zero without a failed job on record still fails the verdict.
+  std::vector<BenchConfig> cmd = {config("command", 1, {0.5}, 0.1)};
+  cmd[0].runs[0].exit_status = 255;
+  compute_bench_stats(cmd);
+  auto v = classify_bench(cmd, 2);
+  CHECK(v.kind == "failed");
+  CHECK(v.error == "exit status 255");
+
+  // A failed warm-up run (not kept) voids the verdict too.
+  std::vector<BenchConfig> warm = {config("thread", 1, {0.5}, 0.5)};
+  warm[0].warmup_runs_failed = 1;
+  warm[0].warmup_tasks_failed = 2;
+  warm[0].warmup_error = "read:x: Permission denied";
+  compute_bench_stats(warm);
+  v = classify_bench(warm, 2);
+  CHECK(v.kind == "failed");
+  CHECK(v.error == "read:x: Permission denied");
+  CHECK(v.tasks_failed == 2);
+}
+
+TEST_CASE("a failed job in words: not found, not executable, signal, timeout, status", "[bench]") {
+  CHECK(describe_job_failure("nosuchcmd a b", 127, 0, false, "") == "nosuchcmd: command not found (exit status 127)");
+  CHECK(describe_job_failure("./script x", 126, 0, false, "") == "./script: cannot execute (exit status 126)");
+  CHECK(describe_job_failure("sleep 9", -1, 9, false, "") == "sleep 9: ended by signal 9");
+  CHECK(describe_job_failure("sleep 9", -1, 15, true, "") == "sleep 9: timed out");
+  CHECK(describe_job_failure("false", 1, 0, false, "") == "false: exit status 1");
+  CHECK(describe_job_failure("x", -1, 0, false, "exec: Permission denied") == "x: exec: Permission denied");
+}
