@@ -30,7 +30,7 @@
 #include "core/run/termination.h"
 #include "platform/event_loop.h"
 #include "platform/fd.h"
-#include "platform/guardian.h"
+#include "platform/process/guardian.h"
 #include "platform/system.h"
 
 namespace poolrun::platform {

@@ -83,7 +83,7 @@ report_case "jsonl /dev/full" /dev/full --jsonl /dev/full
 # The joblog's header is written before the first job: nothing runs.
 run --joblog /dev/full "echo {} >>$T/jl-ran" ::: 1 2
 check_rc "joblog /dev/full: exit 255" 255 "$RC"
-check "joblog /dev/full: one line naming the file" "poolrun: /dev/full: cannot write report: No space left on device" "$ERR"
+check "joblog /dev/full: one line naming the file" "poolrun: error: /dev/full: cannot write report: No space left on device" "$ERR"
 check_cmd "joblog /dev/full: no job ran" "a job ran" test ! -e "$T/jl-ran"
 # --json is written at the end: the jobs have all run, but the report is lost: exit 255.
 run --json /dev/full echo ::: 1 2
