@@ -188,7 +188,7 @@ check_rc pipe_all_read_ok 0 "$RC"
 # Usage errors: one clear line, status 255.
 run --round-robin echo ::: a
 check_rc round_robin_needs_pipe 255 "$RC"
-check pipe_round_robin_needs_pipe_msg "poolrun: --round-robin needs --pipe" "$ERR"
+check pipe_round_robin_needs_pipe_msg "poolrun: error: --round-robin needs --pipe" "$ERR"
 run --pipepart --block 1k cat
 check_rc pipepart_needs_file 255 "$RC"
 check_match pipepart_needs_file_msg 'pipepart needs exactly one file' "$ERR"
