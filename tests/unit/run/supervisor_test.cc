@@ -159,8 +159,8 @@ TEST_CASE("supervisor: one SIGINT goes to the policy, a second kills every group
   double first = 0;
   r.tick = [&](Recorder&, double now) {
     if (first == 0) first = now;
-    // The first SIGINT at once; the second 200 ms later.
-    if (sent == 0 || (sent == 1 && now - first > 0.2)) {
+    // The first SIGINT once the shells have set their traps (300 ms); the second 200 ms later.
+    if ((sent == 0 && now - first > 0.3) || (sent == 1 && now - first > 0.5)) {
       ++sent;
       ::raise(SIGINT);
     }
