@@ -83,6 +83,11 @@ struct Job {
   bool deferred = false;  // its launch was put off (out of processes or fds): not an attempt
   JobRecord record;  // filled when the job ends
   bool pipes_open() const { return pipes[0].valid() || pipes[1].valid(); }
+  /// The attempt failed: a non-zero exit, a signal, a timeout, a start that failed, or --pipe input
+  /// it left unread. One definition for retries, --halt and the reports' counts.
+  bool failed() const {
+    return status.exit_code != 0 || status.signal != 0 || timed_out || !spawn_error.empty() || stdin_unread > 0;
+  }
 };
 
 class Engine final : Supervisor::Policy {
@@ -793,8 +798,7 @@ void Engine::finish(std::size_t slot) {
   close_feed(*job);
   --running_;
   free_slots_.push(slot);
-  bool failed = job->status.exit_code != 0 || job->status.signal != 0 || job->timed_out ||
-                !job->spawn_error.empty() || job->stdin_unread > 0;
+  bool failed = job->failed();
   if (failed && job->attempt < job->spec.retries.value_or(cfg_.retries) && stop_ == Stop::None) {
     // --retries: run it again; only the last attempt's output is printed. The attempt's result
     // stays with it, so a run that stops before the retry still reports the job as failed.
@@ -918,8 +922,7 @@ void Engine::record(Job& job, const char* status) {
 void Engine::check_halt(const Job& job) {
   const HaltPolicy& h = cfg_.halt;
   if (h.when == HaltPolicy::When::Never || stop_ != Stop::None) return;
-  bool failed = job.status.exit_code != 0 || job.status.signal != 0 || job.timed_out ||
-                !job.spawn_error.empty() || job.stdin_unread > 0;
+  bool failed = job.failed();
   double n = 0;
   switch (h.why) {
     case HaltPolicy::Why::Fail: n = static_cast<double>(summary_.failed); break;
