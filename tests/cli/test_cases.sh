@@ -64,7 +64,7 @@ done
 
 # C07: grouped output keeps each job's lines together; --line-buffer keeps every line whole;
 # nothing is lost.
-job='for i in $(seq 2000); do echo "job{} line $i $(printf %0100d 0)"; done'
+job='z=$(printf %0100d 0); for i in $(seq 2000); do echo "job{} line $i $z"; done'
 seq 8 | timeout 60 "$P" -j8 "$job" >g 2>/dev/null
 seq 8 | timeout 60 "$P" -j8 --line-buffer "$job" >l 2>/dev/null
 check C07.grouped_lines_whole 0 "$(grep -cvE '^job[1-8] line [0-9]+ 0{100}$' g)"
