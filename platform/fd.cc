@@ -72,6 +72,12 @@ long write_some(int fd, const char* data, std::size_t len) {
 
 void grow_pipe(int fd, std::size_t bytes) { (void)::fcntl(fd, F_SETPIPE_SZ, static_cast<int>(bytes)); }
 
+long pipe_unread(int fd) {
+  int n = 0;
+  if (::ioctl(fd, FIONREAD, &n) != 0) return -errno;
+  return n;
+}
+
 long read_some(int fd, char* buf, std::size_t cap) {
   for (;;) {
     ssize_t n = ::read(fd, buf, cap);

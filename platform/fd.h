@@ -60,6 +60,10 @@ long write_some(int fd, const char* data, std::size_t len);
 /// (e.g. over /proc/sys/fs/pipe-max-size) is ignored.
 void grow_pipe(int fd, std::size_t bytes);
 
+/// The bytes written into the pipe open on `fd` (either end) that no reader has taken yet
+/// (ioctl FIONREAD), or -errno when the kernel cannot tell.
+long pipe_unread(int fd);
+
 /// Reads up to `cap` bytes into `buf`. Returns bytes read (0 at EOF) or -errno (EAGAIN when a
 /// non-blocking fd has nothing). Retries on EINTR.
 long read_some(int fd, char* buf, std::size_t cap);

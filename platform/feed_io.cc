@@ -1,7 +1,6 @@
 #include "platform/feed_io.h"
 
 #include <fcntl.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -40,12 +39,6 @@ long splice_file_to_pipe(int file_fd, std::uint64_t offset, int pipe_fd, std::si
     }
   }
   return copy_file_to_pipe(file_fd, offset, pipe_fd, len);
-}
-
-long pipe_unread(int fd) {
-  int n = 0;
-  if (::ioctl(fd, FIONREAD, &n) != 0) return -errno;
-  return n;
 }
 
 long read_at(int fd, std::uint64_t offset, char* buf, std::size_t len) {

@@ -15,10 +15,6 @@ namespace poolrun::platform {
 /// Returns the bytes moved (0 at the file's end), or -errno (-EAGAIN: pipe full; -EPIPE).
 long splice_file_to_pipe(int file_fd, std::uint64_t offset, int pipe_fd, std::size_t len);
 
-/// The bytes written into the pipe open on `fd` (either end) that no reader has taken yet
-/// (ioctl FIONREAD), or -errno.
-long pipe_unread(int fd);
-
 /// Reads up to `len` bytes at `offset` of `fd` (pread, retried on EINTR and short reads until
 /// `len` bytes or the end). Returns the bytes read, or -errno.
 long read_at(int fd, std::uint64_t offset, char* buf, std::size_t len);

@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,12 +10,6 @@
 #include <vector>
 
 namespace poolrun::platform {
-
-long pipe_unread_bytes(int fd) {
-  int n = 0;
-  if (::ioctl(fd, FIONREAD, &n) != 0) return -1;
-  return n;
-}
 
 std::optional<std::uint64_t> count_records_ahead(int fd, std::string_view delim) {
   struct stat st;

@@ -10,10 +10,6 @@
 
 namespace poolrun::platform {
 
-/// Bytes written into the pipe behind `fd` (either end) and not yet read (ioctl FIONREAD), or -1
-/// when the kernel cannot tell.
-long pipe_unread_bytes(int fd);
-
 /// When `fd` is a regular file: the number of records from its current offset to its end, ended
 /// by `delim` (a last record without a delimiter counts), read with pread(2) so the offset does
 /// not move. nullopt for anything else (pipe, terminal) or on a read error.

@@ -776,7 +776,7 @@ void MapPool::check_starved(double now) {
     if (w->completed > 0) thr = std::max(thr, 4 * (w->last_complete - w->first_write) / static_cast<double>(w->completed));
     double quiet = now - w->last_activity;
     if (quiet < thr) continue;
-    if (platform::pipe_unread_bytes(w->in.get()) != 0) continue;  // still reading: slow, not starved
+    if (platform::pipe_unread(w->in.get()) != 0) continue;  // still reading: slow, not starved
     // The worker took all it was sent and answers nothing: it buffers its output (or is slow).
     bool room = w->inflight.size() < w->depth && w->inflight_bytes < kMaxInflightBytes;
     if (!room && w->depth < kMaxDepth && w->inflight_bytes < kMaxInflightBytes) {

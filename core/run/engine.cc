@@ -67,6 +67,11 @@ struct Job {
   UniqueFd results[2];    // --results: this job's stdout and stderr files
   std::string results_dir;  // --results: the directory they are in
   UniqueFd feed;          // --pipe: the write end of the job's stdin pipe, while feeding it
+  // --pipe: a read end of the same pipe, held until the job finishes so that what the job left
+  // in it can be counted (FIONREAD). Holding it also means a write never fails with EPIPE: a job
+  // that has stopped reading just stops taking input, and finish() counts what it left.
+  UniqueFd feed_reader;
+  std::uint64_t feed_start = 0;   // the feed's `written` when this attempt started
   bool feed_waiting = false;  // --round-robin: fed all it had; waits for the next chunk
   std::uint64_t stdin_unread = 0;  // --pipe: input bytes lost when the job stopped reading
   HeldOutput held[2];     // grouped output, or a non-live -k --line-buffer job's output
@@ -148,6 +153,8 @@ class Engine final : Supervisor::Policy {
   void on_stream(std::size_t slot, int stream);
   void on_feed(std::size_t slot);
   void close_feed(Job& job);
+  /// At the end of a --pipe job: sets stdin_unread when input was lost (see the definition).
+  void count_unread_input(Job& job);
   // Output.
   void deliver(Job& job, int stream, std::string_view data);
   bool live(const Job& job) const {
@@ -438,7 +445,8 @@ void Engine::launch(std::unique_ptr<Job> job) {
   j.watched = !j.pipes_open();
   if (in.write) {
     // --pipe: the engine writes the chunk as the pipe takes it, between output reads.
-    in.read.reset();
+    j.feed_reader = std::move(in.read);
+    j.feed_start = j.spec.stdin_feed->written;
     platform::set_nonblocking(in.write.get(), true);
     platform::grow_pipe(in.write.get(), 1u << 20);
     j.feed = std::move(in.write);
@@ -584,19 +592,8 @@ void Engine::on_feed(std::size_t slot) {
       job->feed_waiting = true;
       return;
     case FeedState::Broken:
-      // The job stopped reading (e.g. `head -1`) before its input was all written: what is left
-      // in its pipe and what was never written is lost, and the job fails (as GNU parallel,
-      // whose write then fails with SIGPIPE). A --round-robin job loses its chunk in progress.
-      if (err == EPIPE) {
-        const StdinFeed& f = *job->spec.stdin_feed;
-        long in_pipe = platform::pipe_unread(job->feed.get());
-        job->stdin_unread = (f.data.size() - f.data_pos) + (f.file_fd >= 0 ? f.file_length - f.file_pos : 0) +
-                            static_cast<std::uint64_t>(in_pipe > 0 ? in_pipe : 0);
-        spdlog::warn("job {}: stopped reading its input with {} bytes unread; they are lost",
-                     job->spec.input.seq, job->stdin_unread);
-      } else {
-        spdlog::warn("job {}: writing its stdin: {}", job->spec.input.seq, platform::errno_message(err));
-      }
+      // Not EPIPE (the engine holds a read end until the job finishes): a write error of its own.
+      spdlog::warn("job {}: writing its stdin: {}", job->spec.input.seq, platform::errno_message(err));
       close_feed(*job);
       return;
     case FeedState::Done: close_feed(*job); return;
@@ -605,6 +602,33 @@ void Engine::on_feed(std::size_t slot) {
     sup_.loop().modify(job->feed.get(), kTokenFeedBase + slot, false, true);
     job->feed_waiting = false;
   }
+}
+
+void Engine::count_unread_input(Job& job) {
+  if (!job.feed_reader || !job.spec.stdin_feed) return;
+  const StdinFeed& f = *job.spec.stdin_feed;
+  // Still feeding: the rest of the chunk never reached the pipe (a --round-robin job loses its
+  // chunk in progress). In the pipe: what the job left there.
+  std::uint64_t unwritten = 0;
+  if (job.feed) unwritten = (f.data.size() - f.data_pos) + (f.file_fd >= 0 ? f.file_length - f.file_pos : 0);
+  long left = platform::pipe_unread(job.feed_reader.get());
+  std::uint64_t in_pipe = left > 0 ? static_cast<std::uint64_t>(left) : 0;
+  std::uint64_t taken = f.written - job.feed_start;
+  job.feed_reader.reset();
+  // Input is lost when the job ended before its pipe took it all (`head -1` of a large block:
+  // GNU parallel's write fails with SIGPIPE and the job counts as failed), or when the job took
+  // none of it (`true`). A job that read some of what reached its pipe and then quit (`head -1`
+  // of a small block) chose to: that is not a failure, as in GNU parallel.
+  bool took_none = taken > 0 && in_pipe == taken;
+  if (unwritten == 0 && !took_none) return;
+  job.stdin_unread = unwritten + in_pipe;
+  if (stop_ != Stop::None || job.status.exit_code != 0 || job.status.signal != 0 || job.timed_out) return;
+  if (took_none)
+    spdlog::warn("job {}: ended without reading its input ({} bytes); it counts as failed",
+                 job.spec.input.seq, job.stdin_unread);
+  else
+    spdlog::warn("job {}: stopped reading its input with {} bytes unread; they are lost",
+                 job.spec.input.seq, job.stdin_unread);
 }
 
 void Engine::close_feed(Job& job) {
@@ -795,6 +819,7 @@ double Engine::next_deadline(double) const {
 void Engine::finish(std::size_t slot) {
   std::unique_ptr<Job> job = std::move(jobs_[slot - 1]);
   sup_.release(job->pid);
+  count_unread_input(*job);
   close_feed(*job);
   --running_;
   free_slots_.push(slot);

@@ -184,6 +184,23 @@ seq 1000000 | run --pipe --round-robin --block 2M -j2 true
 check_cmd pipe_rr_unread_not_silent "a non-zero status (got $RC)" test "$RC" -ne 0
 seq 1000000 | run --pipe --block 2M -j2 'cat >/dev/null'
 check_rc pipe_all_read_ok 0 "$RC"
+# A job that takes none of a chunk that fits in its pipe has lost it just the same: every such
+# job fails, every time (GNU parallel counts them only when its write happens to meet SIGPIPE).
+seq 100000 | run --pipe --block 10k -j2 --jsonl n.jsonl true
+nchunks=$(jq -s '[.[] | select(.seq)] | length' n.jsonl)
+check_cmd pipe_untaken_many_chunks "more than 50 chunks (got $nchunks)" test "$nchunks" -gt 50
+check_rc pipe_untaken_each_fails "$nchunks" "$RC"
+check pipe_untaken_bytes_reported "$(seq 100000 | wc -c)" "$(jq -s '[.[] | select(.seq) | .stdin_unread] | add' n.jsonl)"
+check pipe_untaken_warning_names_job "poolrun: warning: job 1: ended without reading its input" \
+  "$(printf '%s\n' "$ERR" | grep -o '^poolrun: warning: job 1: ended without reading its input' | head -1)"
+# --round-robin: a job that exits at once fails with what it left; the other job keeps the rest.
+seq 100000 | run --pipe --round-robin -j2 --block 10k --jsonl rr.jsonl 'if [ {#} = 1 ]; then exit 0; fi; wc -l'
+lost=$(jq -s '[.[] | select(.seq == 1) | .stdin_unread] | add // 0' rr.jsonl)
+check_rc pipe_rr_quitter_fails 1 "$RC"
+total=$(seq 100000 | wc -c)
+check pipe_rr_every_byte_once "$total" "$(jq -s '[.[] | select(.seq) | .stdin_bytes] | add' rr.jsonl)"
+check pipe_rr_quitter_took_none "$(jq -s '[.[] | select(.seq == 1) | .stdin_bytes] | add' rr.jsonl)" "$lost"
+check_cmd pipe_rr_quitter_lost_some "job 1 lost input (got $lost)" test "$lost" -gt 0
 
 # Usage errors: one clear line, status 255.
 run --round-robin echo ::: a
