@@ -619,7 +619,7 @@ void Engine::count_unread_input(Job& job) {
   // GNU parallel's write fails with SIGPIPE and the job counts as failed), or when the job took
   // none of it (`true`). A job that read some of what reached its pipe and then quit (`head -1`
   // of a small block) chose to: that is not a failure, as in GNU parallel.
-  bool took_none = taken > 0 && in_pipe == taken;
+  bool took_none = in_pipe == taken && (taken > 0 || unwritten > 0);
   if (unwritten == 0 && !took_none) return;
   job.stdin_unread = unwritten + in_pipe;
   if (stop_ != Stop::None || job.status.exit_code != 0 || job.status.signal != 0 || job.timed_out) return;
