@@ -9,11 +9,11 @@
 #include "core/bench/bench.h"
 #include "core/run/engine.h"
 #include "core/errors.h"
-#include "platform/bench_worker.h"
+#include "core/bench/executors.h"
+#include "platform/bench/threads.h"
 #include "platform/event_loop.h"
 #include "platform/fd.h"
 #include "core/run/start_method.h"
-#include "platform/process/guardian.h"
 #include "platform/process/launchers.h"
 #include "platform/system.h"
 
@@ -152,22 +152,22 @@ int run_bench(const BenchOptions& o, const std::vector<std::string>& argv) {
   if (is_command || std::find(executors.begin(), executors.end(), "process") != executors.end())
     launcher = core::make_launcher(sm);
 
-  // Built-in worker processes are guarded as the main job's jobs are: should poolrun be killed,
-  // the guardian ends their process groups. Forked before any thread (and after the forkserver);
-  // a command's runs have the engine's own guardian.
-  std::optional<platform::Guardian> guardian;
+  // Built-in tasks run under one supervisor for the whole sweep: the process pool is a policy on
+  // it (its workers guarded, reaped, ended with the termseq), and the thread and serial executors
+  // take SIGINT, SIGTERM and SIGHUP from its signal events. Started before any thread (and after
+  // the forkserver). SIGINT, SIGTERM and SIGHUP end the whole sweep, not just the run they arrive
+  // in; between runs they wait until the next check. A command's runs have the engine's own
+  // supervisor; the sweep takes the signals between them from its own events.
+  const core::RunConfig defaults;
+  std::optional<core::Supervisor> sup;
+  std::optional<platform::SignalEvents> own_signals;
   if (!is_command && launcher) {
-    guardian.emplace();
-    if (auto ec = guardian->start(launcher->event_fd() < 0)) {
-      spdlog::info("no guardian process ({}): workers may outlive poolrun if it is killed", ec.message());
-      guardian.reset();
-    }
+    sup.emplace(*launcher, defaults.termseq);
+    sup->start(true);
+  } else {
+    own_signals.emplace();
   }
-  // SIGINT, SIGTERM and SIGHUP end the whole sweep, not just the run they arrive in: they are
-  // taken as events from here on (blocked before any thread starts, so every thread inherits the
-  // mask), and a run that sees one ends its workers and returns early. Between runs they wait
-  // until the next check. A command's run takes them through the engine's own signal events.
-  platform::SignalEvents signals;
+  platform::SignalEvents& signals = sup ? *sup->signal_events() : *own_signals;
 
   bool any_failure = false;
   int stop_signal = 0;
@@ -208,18 +208,14 @@ int run_bench(const BenchOptions& o, const std::vector<std::string>& argv) {
           else if (run.exit_status != 0 && !run.stop_signal)
             run.first_error = fmt::format("the run ended with status {}", run.exit_status);
         } else {
-          platform::PoolOptions po;
+          core::PoolOptions po;
           po.task = task;
           po.tasks = o.tasks;
           po.workers = p;
           po.chunksize = o.chunksize;
           po.gil = o.gil;
           po.sync = o.submit == "sync";
-          po.signals = &signals;
-          po.guardian = guardian ? &*guardian : nullptr;
-          run = exe == "process" ? platform::run_process_pool(po, *launcher)
-                : exe == "thread" ? platform::run_thread_pool(po)
-                                  : platform::run_serial(po);
+          run = exe == "process" ? core::run_process_pool(*sup, po) : core::run_in_threads(po, exe == "thread", &signals);
         }
         if (run.stop_signal) {
           stop_signal = run.stop_signal;

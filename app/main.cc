@@ -19,7 +19,7 @@
 #include "app/report_cmd.h"
 #include "app/run_cmd.h"
 #include "core/errors.h"
-#include "platform/bench_worker.h"
+#include "platform/bench/worker.h"
 #include "platform/process/builtin.h"
 #include "platform/system.h"
 

@@ -1,6 +1,6 @@
 // `poolrun bench`: the workloads, the statistics of a sweep over worker counts and executors, the
 // verdict (CPU-bound / I/O-bound / mixed) and the recommended -j. Pure computation; the timed runs
-// themselves happen in platform/bench_worker.h (built-in tasks) and core/run/engine.h (commands).
+// themselves happen in core/bench/executors.h (built-in tasks) and core/run/engine.h (commands).
 // Statistics as hyperfine reports them (mean, standard deviation, median, min, max of the wall
 // time of whole runs); speedup, efficiency and the Karp–Flatt serial fraction as in the parallel
 // computing literature (Karp & Flatt, CACM 1990). docs/bench.md describes the output.
@@ -11,6 +11,8 @@
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "platform/bench/tasks.h"
 
 namespace poolrun::core {
 
@@ -23,7 +25,7 @@ namespace poolrun::core {
 ///                    duration spread over it, fixed by the item's number (the classic Pool.map demo)
 /// DURATION as everywhere in poolrun (0.1, 100ms, 2s; core/units.h).
 struct BenchTask {
-  enum class Kind { Cpu, Io, Read, Mix, Square };
+  using Kind = platform::TaskKind;  ///< what the task does
   Kind kind = Kind::Cpu;
   std::uint64_t iterations = 0;  ///< cpu, mix
   double sleep_s = 0;            ///< io, mix, square (the lower end of a range)

@@ -70,6 +70,17 @@ LaunchResult Supervisor::launch(const LaunchRequest& req) {
   return res;
 }
 
+LaunchResult Supervisor::launch_builtin(platform::BuiltinId id, int in_fd, int out_fd) {
+  guardian_.launching();
+  LaunchResult res = launcher_.launch_builtin(id, in_fd, out_fd);
+  if (res.ok()) {
+    live_.insert(res.child.pid);
+    guardian_.watch(res.child.pid);
+  }
+  guardian_.launched();
+  return res;
+}
+
 void Supervisor::terminate(int pgid, bool kill_now) {
   if (pgid > 0) terminations_.start(pgid, kill_now);
 }

@@ -117,6 +117,16 @@ class Supervisor {
   /// system is out of processes is the policy's: wait for a child to end, or back off).
   LaunchResult launch(const LaunchRequest& req);
 
+  /// Starts a process that runs the built-in entry point `id` (platform/process/builtin.h) with
+  /// `in_fd` as its fd 0 and `out_fd` as its fd 1 (both borrowed), guarded and reaped as launch()'s
+  /// children are (bench's worker processes). Never throws; a failure is returned as the launcher
+  /// returned it.
+  LaunchResult launch_builtin(platform::BuiltinId id, int in_fd, int out_fd);
+
+  /// The signal events start() made (SIGINT, SIGTERM, SIGHUP, SIGCHLD), for work that runs
+  /// outside run() between two runs (bench's thread executors); nullptr before start().
+  platform::SignalEvents* signal_events() { return signals_ ? &*signals_ : nullptr; }
+
   /// The launcher's start method name ("spawn", "fork", "forkserver").
   const char* start_method() const { return launcher_.name(); }
   /// False once the launcher can start nothing more (a forkserver whose server died).

@@ -47,7 +47,7 @@ struct ChildPlan {
   const int* reset_signals = nullptr;
   int reset_count = -1;
   /// When set, the child runs this function after the stdio plan and the empty mask instead of
-  /// execve (poolrun's built-in worker, platform/bench_worker.h); it must not return. Only for a
+  /// execve (poolrun's built-in worker, platform/bench/worker.h); it must not return. Only for a
   /// real fork (fork_exec), never vfork_exec: the function runs in the child's own copy of memory.
   /// The parent's answer is then "started" as soon as the child has set up (the error pipe is
   /// closed before the function runs).

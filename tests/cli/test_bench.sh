@@ -58,8 +58,12 @@ check io.recommended 16 "$(jq -r .recommendation.workers "$T/io.json")"
 if [ "$cpus" -ge 2 ]; then
   run bench "cpu:$n" --tasks 6 -e thread --gil -w 1,2 -r 2 --json "$T/gil.json"
   check_rc gil.rc 0 "$RC" "$ERR"
+  gbusy=$(jq '[.configs[] | .workers as $w | .runs[] | (.runqueue_s // 0) / (.wall_s * $w)] | max' "$T/gil.json")
   if [ "${POOLRUN_TEST_SANITIZED:-0}" = 1 ]; then
     skip gil.thread.speedup2 "sanitizer build: the normal build checks the bound"
+  elif awk -v b="$gbusy" 'BEGIN{exit !(b > 0.15)}'; then
+    # Other work slowing one configuration more than the other moves the ratio either way.
+    skip gil.thread.speedup2 "the CPUs were busy with other work (run-queue wait $gbusy of the time)"
   else
     # ~1.0 expected; without the GIL two threads reach ~1.8-2.0 here (processes must reach 1.6).
     # 1.4 separates the two while leaving room for this VM's drift between the w=1 and w=2 runs
