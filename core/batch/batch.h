@@ -86,7 +86,7 @@ struct BatchOutcome {
 ///
 /// Records: job_recorded() takes each job's final record (for JUnit, `exit` and `record.json`).
 /// The engine calls it for every job, printed or not (also those recorded when a run stops).
-class BatchSource final : public JobSource {
+class BatchSource final : public JobSource, public JobEvents {
  public:
   /// Resolves every shell the spec uses. Throws InputError naming the job when one is missing.
   BatchSource(const BatchSpec& spec, BatchSourceOptions opt);
@@ -101,6 +101,7 @@ class BatchSource final : public JobSource {
   void prepare(JobSpec& job) override;
   std::string tag(const JobSpec& job) const override { return job.name; }
   bool reads_stdin() const override { return true; }
+  JobEvents* events() override { return this; }
   void job_done(const JobSpec& job, bool succeeded) override;
   /// Every job of the spec is handed out, run or skipped: the total is known (--bar, --eta).
   std::optional<std::size_t> total() const override { return spec_.jobs.size(); }

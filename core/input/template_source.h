@@ -16,9 +16,10 @@ namespace poolrun::core {
 /// directly (the first word is resolved on $PATH once); otherwise `shell -c LINE`.
 /// Throws UsageError (bad template, missing shell) or InputError (unreadable source) from the
 /// constructor.
-class TemplateSource final : public JobSource {
+class TemplateSource final : public JobSource, public InputWatch {
  public:
   explicit TemplateSource(const RunConfig& cfg);
+  InputWatch* input() override { return this; }
   Status next(JobSpec& out) override;
   void prepare(JobSpec& job) override;
   std::string tag(const JobSpec& job) const override;

@@ -31,9 +31,10 @@ namespace poolrun::core {
 /// directly when the line needs no shell, otherwise `shell -c LINE`; {#} and {%} are replaced.
 /// Throws UsageError (missing shell, bad template) or InputError (unreadable file) from the
 /// constructor; InputError from next()/on_readable() on a read error.
-class PipeSource final : public JobSource {
+class PipeSource final : public JobSource, public InputWatch {
  public:
   explicit PipeSource(const RunConfig& cfg);
+  InputWatch* input() override { return this; }
   Status next(JobSpec& out) override;
   void prepare(JobSpec& job) override;
   std::string tag(const JobSpec& job) const override;

@@ -99,7 +99,7 @@ class Engine final : Supervisor::Policy {
  public:
   Engine(const RunConfig& cfg, JobSource& source, Launcher& launcher,
          std::unordered_set<std::size_t> resume_skip, RunOutcome* outcome)
-      : cfg_(cfg), source_(source), sup_(launcher, cfg.termseq), reports_(cfg), spill_(tmpdir_),
+      : cfg_(cfg), source_(source), input_(source.input()), events_(source.events()), sup_(launcher, cfg.termseq), reports_(cfg), spill_(tmpdir_),
         resume_skip_(std::move(resume_skip)), outcome_(outcome) {
     budget_.limit = cfg.output_memory;
     budget_.spill = &spill_;
@@ -190,6 +190,8 @@ class Engine final : Supervisor::Policy {
 
   const RunConfig& cfg_;
   JobSource& source_;
+  InputWatch* const input_;  // source_.input(), asked once
+  JobEvents* const events_;  // source_.events(), asked once
   Supervisor sup_;
   Reports reports_;
   platform::PrivateTempDir tmpdir_;
@@ -301,15 +303,15 @@ void Engine::start_jobs() {
     dry_buf_.clear();
   }
   // Watch the input only while it is needed: a level-triggered fd left in the loop would spin.
-  bool want = (pending || source_.wants_input()) && stop_ == Stop::None && !input_unwatchable_ &&
-              source_.wait_fd() >= 0;
+  bool want = input_ && (pending || input_->wants_input()) && stop_ == Stop::None && !input_unwatchable_ &&
+              input_->wait_fd() >= 0;
   if (want && !input_watched_) {
-    input_fd_ = source_.wait_fd();
+    input_fd_ = input_->wait_fd();
     if (sup_.loop().add(input_fd_, kTokenInput)) {
       // epoll cannot watch it (a regular file, /dev/null): reads never wait from now on. Asked
       // once: a retry would fail the same way, and retrying here without end would never get
       // back to the event loop (and its signals).
-      source_.set_pollable(false);
+      input_->set_pollable(false);
       input_unwatchable_ = true;
       return start_jobs();
     }
@@ -326,7 +328,7 @@ void Engine::skip(Job& job) {
   job.status.exit_code = -1;
   job.start_wall = job.end_wall = platform::wall_now();
   job.start_mono = job.end_mono = platform::monotonic_now();
-  source_.job_done(job.spec, false);
+  if (events_) events_->job_done(job.spec, false);
   record(job, "skipped");
   emit(job);
 }
@@ -338,7 +340,7 @@ void Engine::launch(std::unique_ptr<Job> job) {
     if (std::string err = open_results(*job); !err.empty()) {
       free_slots_.push(slot);
       if (job->attempt > 0) {  // its earlier attempt failed, and is reported as such
-        source_.job_done(job->spec, false);
+        if (events_) events_->job_done(job->spec, false);
         record(*job);
       }
       return fail(Stop::ReportError, std::move(err));
@@ -842,7 +844,7 @@ void Engine::finish(std::size_t slot) {
     retry_queue_.push_back(std::move(again));
     return;
   }
-  source_.job_done(job->spec, !failed);
+  if (events_) events_->job_done(job->spec, !failed);
   close_results(*job);
   if (!failed && cfg_.timeout_percent > 0) update_percent_timeout(job->end_mono - job->start_mono);
   record(*job);
@@ -868,7 +870,7 @@ void Engine::update_percent_timeout(double runtime) {
 }
 
 void Engine::emit(Job& job) {
-  std::string banner = source_.banner(job.record);
+  std::string banner = events_ ? events_->banner(job.record) : std::string();
   if (!banner.empty()) {
     // A banner starts its own line even after output without a final newline.
     if (!stdout_at_line_start_) banner.insert(banner.begin(), '\n');
@@ -939,7 +941,7 @@ void Engine::record(Job& job, const char* status) {
   }
   summary_.user_s += r.user_s;
   summary_.sys_s += r.sys_s;
-  source_.job_recorded(r);
+  if (events_) events_->job_recorded(r);
   if (std::string err = reports_.job_done(r); !err.empty()) fail(Stop::ReportError, std::move(err));
   job.record = std::move(r);
 }
@@ -988,7 +990,7 @@ void Engine::stop(Stop why) {
   while (!retry_queue_.empty()) {
     std::unique_ptr<Job> job = std::move(retry_queue_.front());
     retry_queue_.pop_front();
-    source_.job_done(job->spec, false);
+    if (events_) events_->job_done(job->spec, false);
     record(*job);
   }
   if (kill_running)
@@ -1087,7 +1089,7 @@ void Engine::on_ready(const platform::Ready& r) {
       input_watched_ = false;
     }
     try {
-      source_.on_readable();
+      input_->on_readable();
     } catch (const InputError& e) {
       fail(Stop::InputError, e.what());
     }

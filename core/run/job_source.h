@@ -30,49 +30,63 @@ struct JobSpec {
   std::shared_ptr<StdinFeed> stdin_feed;        ///< non-null: stdin is a pipe the engine feeds
 };
 
-/// A producer of jobs. Not thread-safe: the engine calls it from its loop.
+/// A source that reads poolrun's own input as the run goes (the main job's records, --pipe's
+/// chunks): the engine watches its fd with the job pipes, so a slow input never blocks output or
+/// signals. Asked once through JobSource::input().
+class InputWatch {
+ public:
+  virtual ~InputWatch() = default;
+  /// While the source is Pending: an fd to watch for readability, or -1 (then a job's end
+  /// unblocks it).
+  virtual int wait_fd() const = 0;
+  /// wait_fd() is readable: read once. May throw InputError.
+  virtual void on_readable() = 0;
+  /// The event loop cannot watch wait_fd() (e.g. /dev/null): reads must not wait for readiness.
+  virtual void set_pollable(bool pollable) = 0;
+  /// True if wait_fd() must be watched even with no free job slot (--round-robin jobs wait for
+  /// input); the engine then retries the jobs' stdin feeds after each on_readable().
+  virtual bool wants_input() const { return false; }
+};
+
+/// A source that follows what became of its jobs (batch: a job's end releases the jobs that need
+/// it; its records make the JUnit report; a banner heads each job's output). Asked once through
+/// JobSource::events().
+class JobEvents {
+ public:
+  virtual ~JobEvents() = default;
+  /// A job ended (after its last attempt): lets the source release jobs that wait for it.
+  virtual void job_done(const JobSpec& job, bool succeeded) = 0;
+  /// Every job's final record, as it is reported.
+  virtual void job_recorded(const JobRecord& rec) = 0;
+  /// A line written to stdout before a finished job's output; empty for none. Includes its own
+  /// newline.
+  virtual std::string banner(const JobRecord& rec) const = 0;
+};
+
+/// A producer of jobs. Not thread-safe: the engine calls it from its loop. What only some sources
+/// do is in the two facets above, which the engine asks for once.
 class JobSource {
  public:
   enum class Status {
     Job,      ///< `out` holds the next job
-    Pending,  ///< none now: wait for wait_fd() to be readable, or for a job to end
+    Pending,  ///< none now: wait for input()->wait_fd() to be readable, or for a job to end
     End,      ///< no more jobs, ever
   };
   virtual ~JobSource() = default;
-
   /// The next job. May throw InputError (the engine stops the run cleanly).
   virtual Status next(JobSpec& out) = 0;
-
   /// Fills command/path/argv/env/cwd of `job` once job.input.slot is set.
   virtual void prepare(JobSpec& job) = 0;
-
   /// The --tag prefix of a job's output lines (without the trailing tab).
   virtual std::string tag(const JobSpec& job) const = 0;
-
-  /// While Pending: an fd to watch for readability, or -1 (then a job's end unblocks it).
-  virtual int wait_fd() const { return -1; }
-  /// wait_fd() is readable: read once. May throw InputError.
-  virtual void on_readable() {}
-  /// The event loop cannot watch wait_fd() (e.g. /dev/null): reads must not wait for readiness.
-  virtual void set_pollable(bool) {}
-  /// True if jobs must get /dev/null as stdin (the source reads poolrun's stdin).
-  virtual bool reads_stdin() const { return false; }
-  /// True if wait_fd() must be watched even with no free job slot (--round-robin jobs wait for
-  /// input); the engine then retries the jobs' stdin feeds after each on_readable().
-  virtual bool wants_input() const { return false; }
-  /// A job ended (after its last attempt): lets the source release jobs that wait for it.
-  virtual void job_done(const JobSpec& job, bool succeeded) {}
-
   /// How many jobs the source will give in all, when known in advance (for --bar and --eta).
   virtual std::optional<std::size_t> total() const { return std::nullopt; }
-
-  /// Every job's final record, as it is reported (the main job's sources ignore it; batch keeps
-  /// them for JUnit).
-  virtual void job_recorded(const JobRecord& rec) {}
-
-  /// A line written to stdout before a finished job's output (batch: name, status, duration);
-  /// empty for none. Includes its own newline.
-  virtual std::string banner(const JobRecord& rec) const { return {}; }
+  /// True if jobs must get /dev/null as stdin (the source, or the run, reads poolrun's stdin).
+  virtual bool reads_stdin() const { return false; }
+  /// The source's input, when it reads poolrun's input as the run goes; nullptr otherwise.
+  virtual InputWatch* input() { return nullptr; }
+  /// The source's interest in its jobs' ends; nullptr when it has none.
+  virtual JobEvents* events() { return nullptr; }
 };
 
 }  // namespace poolrun::core
