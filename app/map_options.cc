@@ -48,7 +48,7 @@ core::MapConfig make_map_config(const MapOptions& o, core::RunConfig run) {
   m.unordered = o.unordered;
   m.max_tasks = o.max_tasks ? static_cast<std::size_t>(*o.max_tasks) : 0;
   m.init = o.init;
-  m.run = std::move(run);
+  static_cast<core::PoolConfig&>(m) = static_cast<core::PoolConfig&&>(run);
   return m;
 }
 

@@ -102,7 +102,7 @@ struct Worker {
 class MapPool final : Supervisor::Policy {
  public:
   MapPool(const MapConfig& cfg, Launcher& launcher)
-      : cfg_(cfg), rc_(cfg.run), sup_(launcher, cfg.run.termseq), spill_(tmpdir_), in_counter_(rc_.delimiter),
+      : cfg_(cfg), rc_(cfg), sup_(launcher, cfg.termseq), spill_(tmpdir_), in_counter_(rc_.delimiter),
         order_(!cfg.unordered) {
     budget_.limit = rc_.output_memory;
     budget_.spill = &spill_;
@@ -176,7 +176,7 @@ class MapPool final : Supervisor::Policy {
   bool work_left() const { return pending_ || !retry_.empty() || !input_eof_; }
 
   const MapConfig& cfg_;
-  const RunConfig& rc_;
+  const PoolConfig& rc_;  // the shared settings (cfg_ itself)
   Supervisor sup_;
   platform::PrivateTempDir tmpdir_;
   platform::SpillFile spill_;

@@ -10,11 +10,10 @@
 namespace poolrun::core {
 
 /// The configuration of a --map run.
-struct MapConfig {
-  /// The shared settings: command (one word: a shell command line; several: exec'd directly),
-  /// sources (stdin or one file), delimiter, jobs (workers), retries (total attempts per chunk),
-  /// termseq, shell, start method, output_memory, json_path / jsonl_path, argv.
-  RunConfig run;
+struct MapConfig : PoolConfig {
+  // From PoolConfig: command (one word: a shell command line; several: exec'd directly), sources
+  // (stdin or one file), delimiter, jobs (workers), retries (total attempts per chunk), termseq,
+  // shell, start method, grace_s, output_memory, json_path / jsonl_path, argv.
   std::size_t chunksize = 0;    ///< records per chunk; 0: the default (default_chunksize)
   bool unordered = false;       ///< --unordered: results in completion order (imap_unordered)
   std::size_t max_tasks = 0;    ///< --max-tasks-per-worker: chunks per worker; 0: no limit

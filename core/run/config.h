@@ -1,4 +1,5 @@
-// The configuration of one main-job run, as parsed by app/ from the command line.
+// The configuration of a run, as parsed by app/ from the command line: what every pool shares
+// (PoolConfig) and the main job's own settings (RunConfig).
 #pragma once
 #include <cstddef>
 #include <optional>
@@ -53,36 +54,43 @@ struct PipeConfig {
   std::string file;          ///< --pipepart: the file (-a FILE)
 };
 
-/// Everything the engine needs for a run. Units: seconds unless named otherwise.
-struct RunConfig {
+/// What every pool that runs a command over records shares, the main job (RunConfig) and --map
+/// (core/map/map_pool.h's MapConfig). Units: seconds unless named otherwise.
+struct PoolConfig {
   std::vector<std::string> command;    ///< the command words; empty: items are command lines
   std::vector<InputSource> sources;    ///< empty means one Stdin source
-  bool link = false;                   ///< --link: pair sources element-wise, not a product
   std::string delimiter = "\n";        ///< item terminator (-d, -0)
+  std::size_t jobs = 1;                ///< -j: job slots (--map: workers)
+  std::size_t retries = 1;             ///< --retries: total attempts per job (--map: per chunk)
+  std::vector<TermStep> termseq = {{15, 200}, {15, 100}, {15, 50}, {9, 25}};
+  std::string shell = "/bin/sh";       ///< $POOLRUN_SHELL
+  StartMethod start_method = StartMethod::Spawn;
+  double grace_s = 1.0;                ///< wait for pipe EOF after a child's process exits
+  std::size_t output_memory = 64u << 20;  ///< bytes of held output kept in memory before spilling
+  std::string json_path;               ///< --json FILE
+  std::string jsonl_path;              ///< --jsonl FILE
+  std::vector<std::string> argv;       ///< poolrun's own argv, for reports
+};
+
+/// Everything the engine needs for a main-job run (and batch's): the shared settings and the
+/// main job's own. Units: seconds unless named otherwise.
+struct RunConfig : PoolConfig {
+  bool link = false;                   ///< --link: pair sources element-wise, not a product
   std::optional<std::string> colsep;   ///< --colsep REGEX
   bool header = false;                 ///< --header : (first item of each source names columns)
   std::string replace = "{}";          ///< -I STR
   std::size_t max_args = 1;            ///< -N: records per job; 0: one, not substituted (-N0)
   bool xargs = false;                  ///< -X: as many records as fit under the exec limit
-  std::size_t jobs = 1;                ///< -j: job slots
   OutputMode output = OutputMode::Group;
   bool keep_order = false;             ///< -k
   bool tag = false;                    ///< --tag
   std::optional<std::string> tagstring;  ///< --tagstring STR
   bool dry_run = false;                ///< --dry-run
-  std::string json_path;               ///< --json FILE
-  std::string jsonl_path;              ///< --jsonl FILE
   std::string joblog_path;             ///< --joblog FILE
   bool joblog_append = false;          ///< --joblog +FILE
   double timeout_s = 0;                ///< --timeout: 0 = none
   double timeout_percent = 0;          ///< --timeout N%: of the median runtime; 0 = none
-  std::vector<TermStep> termseq = {{15, 200}, {15, 100}, {15, 50}, {9, 25}};
-  std::size_t retries = 1;             ///< --retries: total attempts per job
   HaltPolicy halt;
-  std::string shell = "/bin/sh";       ///< $POOLRUN_SHELL
-  StartMethod start_method = StartMethod::Spawn;
-  double grace_s = 1.0;                ///< wait for pipe EOF after the job's process exits
-  std::size_t output_memory = 64u << 20;  ///< bytes of held output kept in memory before spilling
   bool progress = false;               ///< --progress: running/done/failed counts on stderr
   bool eta = false;                    ///< --eta: with an estimate of the time left
   bool bar = false;                    ///< --bar: a progress bar
@@ -92,7 +100,6 @@ struct RunConfig {
   enum class Resume { None, All, Failed };
   Resume resume = Resume::None;
   bool retry_failed = false;           ///< --retry-failed: rerun the joblog's failed commands
-  std::vector<std::string> argv;       ///< poolrun's own argv, for reports
   PipeConfig pipe;                     ///< --pipe / --pipepart
 };
 
