@@ -7,18 +7,14 @@
 
 #include "app/run_cmd.h"
 #include "core/bench/bench.h"
-#include "core/run/engine.h"
 #include "core/errors.h"
-#include "core/bench/executors.h"
-#include "platform/bench/threads.h"
-#include "platform/event_loop.h"
+#include "core/bench/sweep.h"
 #include "platform/fd.h"
 #include "core/run/start_method.h"
 #include "platform/process/launchers.h"
 #include "platform/system.h"
 
 #include <csignal>
-#include <optional>
 
 namespace poolrun::app {
 
@@ -104,9 +100,10 @@ int run_bench(const BenchOptions& o, const std::vector<std::string>& argv) {
   rep.submit = o.submit;
   rep.chunksize = o.chunksize;
 
-  core::BenchTask task;
-  core::RunConfig cmd_cfg;
-  std::vector<std::string> executors;
+  core::SweepPlan plan;
+  core::BenchTask& task = plan.builtin.task;
+  core::RunConfig& cmd_cfg = plan.command;
+  std::vector<std::string>& executors = plan.executors;
   if (is_command) {
     RunOptions ro;
     ro.rest = o.command;
@@ -152,92 +149,18 @@ int run_bench(const BenchOptions& o, const std::vector<std::string>& argv) {
   if (is_command || std::find(executors.begin(), executors.end(), "process") != executors.end())
     launcher = core::make_launcher(sm);
 
-  // Built-in tasks run under one supervisor for the whole sweep: the process pool is a policy on
-  // it (its workers guarded, reaped, ended with the termseq), and the thread and serial executors
-  // take SIGINT, SIGTERM and SIGHUP from its signal events. Started before any thread (and after
-  // the forkserver). SIGINT, SIGTERM and SIGHUP end the whole sweep, not just the run they arrive
-  // in; between runs they wait until the next check. A command's runs have the engine's own
-  // supervisor; the sweep takes the signals between them from its own events.
-  const core::RunConfig defaults;
-  std::optional<core::Supervisor> sup;
-  std::optional<platform::SignalEvents> own_signals;
-  if (!is_command && launcher) {
-    sup.emplace(*launcher, defaults.termseq);
-    sup->start(true);
-  } else {
-    own_signals.emplace();
-  }
-  platform::SignalEvents& signals = sup ? *sup->signal_events() : *own_signals;
-
-  bool any_failure = false;
-  int stop_signal = 0;
-  std::size_t configs_done = 0, configs_total = 0;
-  for (const auto& exe : executors) configs_total += exe == "serial" ? 1 : workers.size();
-  for (const auto& exe : executors) {
-    if (stop_signal) break;
-    std::vector<std::size_t> ws = exe == "serial" ? std::vector<std::size_t>{1} : workers;
-    for (std::size_t p : ws) {
-      if (stop_signal) break;
-      core::BenchConfig conf;
-      conf.executor = exe;
-      conf.workers = p;
-      for (std::size_t i = 0; i < o.warmup + o.runs; ++i) {
-        if ((stop_signal = platform::take_stop_signal(signals))) break;
-        core::BenchRun run;
-        if (exe == "command") {
-          core::RunConfig c = cmd_cfg;
-          c.jobs = p;
-          double u0, s0, u1, s1;
-          platform::children_cpu(u0, s0);
-          int saved = platform::silence_stdout();
-          double t0 = platform::monotonic_now();
-          core::RunOutcome outcome;
-          run.exit_status = core::run_main_job(c, *launcher, &outcome);
-          run.wall_s = platform::monotonic_now() - t0;
-          platform::restore_stdout(saved);
-          platform::children_cpu(u1, s1);
-          // Jobs a forkserver starts are its children, not poolrun's: no rusage covers them here.
-          run.cpu_known = sm != core::StartMethod::Forkserver;
-          run.user_s = u1 - u0;
-          run.sys_s = s1 - s0;
-          run.stop_signal = outcome.stop_signal;
-          run.tasks_failed = outcome.jobs_failed;
-          if (const auto& f = outcome.first_failure)
-            run.first_error = core::describe_job_failure(f->command, f->exit_code, f->signal, f->timed_out,
-                                                         f->spawn_error);
-          else if (run.exit_status != 0 && !run.stop_signal)
-            run.first_error = fmt::format("the run ended with status {}", run.exit_status);
-        } else {
-          core::PoolOptions po;
-          po.task = task;
-          po.tasks = o.tasks;
-          po.workers = p;
-          po.chunksize = o.chunksize;
-          po.gil = o.gil;
-          po.sync = o.submit == "sync";
-          run = exe == "process" ? core::run_process_pool(*sup, po) : core::run_in_threads(po, exe == "thread", &signals);
-        }
-        if (run.stop_signal) {
-          stop_signal = run.stop_signal;
-          break;
-        }
-        const bool failed = run.tasks_failed || run.exit_status != 0 || !run.first_error.empty();
-        if (failed) any_failure = true;
-        spdlog::info("{} ×{} run {}{}: {:.6f} s", exe, p, i + 1, i < o.warmup ? " (warm-up)" : "", run.wall_s);
-        if (i >= o.warmup) {
-          conf.runs.push_back(std::move(run));
-        } else if (failed) {
-          // Not timed, but its failure voids the verdict as a timed run's would.
-          ++conf.warmup_runs_failed;
-          conf.warmup_tasks_failed += run.tasks_failed;
-          if (conf.warmup_error.empty()) conf.warmup_error = run.first_error;
-        }
-      }
-      if (stop_signal) break;
-      rep.configs.push_back(std::move(conf));
-      ++configs_done;
-    }
-  }
+  plan.workers = workers;
+  plan.runs = o.runs;
+  plan.warmup = o.warmup;
+  plan.builtin.tasks = o.tasks;
+  plan.builtin.chunksize = o.chunksize;
+  plan.builtin.gil = o.gil;
+  plan.builtin.sync = o.submit == "sync";
+  core::SweepResult sweep = core::run_sweep(plan, launcher.get());
+  const int stop_signal = sweep.stop_signal;
+  const bool any_failure = sweep.any_failure;
+  const std::size_t configs_done = sweep.configs.size(), configs_total = sweep.configs_total;
+  rep.configs = std::move(sweep.configs);
   if (stop_signal) {
     // Whatever ran is cut short: no table, no verdict, no -j; the --json and --svg files, opened
     // (and emptied) at the start, stay empty. The main job's exit status after a signal.
