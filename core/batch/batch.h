@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/input/shell_or_direct.h"
 #include "core/run/job_source.h"
 #include "core/report/report.h"
 
@@ -133,7 +134,7 @@ class BatchSource final : public JobSource {
   std::vector<std::vector<std::size_t>> dependents_;  // jobs that need job i
   std::priority_queue<std::size_t, std::vector<std::size_t>, std::greater<>> ready_;
   std::unordered_map<std::string, std::size_t> by_name_;
-  std::vector<std::string> shell_paths_;  // resolved shell per job
+  std::vector<Shell> shells_;  // resolved shell per job
   std::vector<std::string> base_env_;     // poolrun's environment, taken once
   std::size_t handed_ = 0;
   std::size_t next_seq_ = 1;

@@ -24,6 +24,7 @@
 #include "platform/feed_io.h"
 #include "core/run/progress.h"
 #include "core/input/quote.h"
+#include "core/input/shell_or_direct.h"
 #include "core/report/report.h"
 #include "core/input/template.h"
 #include "platform/event_loop.h"
@@ -103,7 +104,7 @@ class Engine final : Supervisor::Policy {
         resume_skip_(std::move(resume_skip)), outcome_(outcome) {
     budget_.limit = cfg.output_memory;
     budget_.spill = &spill_;
-    shell_path_ = platform::resolve_executable(cfg.shell);
+    shell_ = Shell::find(cfg.shell);
     slots_ = std::max<std::size_t>(1, cfg.jobs);
     if (cfg.output != OutputMode::Ungroup && !cfg.dry_run) {
       // Each running job holds two pipe read ends (four fds while starting); keep a reserve for
@@ -195,7 +196,7 @@ class Engine final : Supervisor::Policy {
   platform::PrivateTempDir tmpdir_;
   platform::SpillFile spill_;
   OutputBudget budget_;
-  std::string shell_path_;
+  Shell shell_;  // for scripts without "#!"
   std::size_t slots_ = 1;
   UniqueFd dev_null_;
   std::string dry_buf_;  // --dry-run lines not yet written
@@ -391,11 +392,10 @@ void Engine::launch(std::unique_ptr<Job> job) {
   if (out_of_fds && launch_deferred(slot, true, j.spawn_error)) return;
   if (j.spawn_error.empty()) {
     LaunchResult res = sup_.launch(req);
-    if (!res.ok() && res.error == std::errc::executable_format_error && !shell_path_.empty() &&
-        req.path != shell_path_) {
+    if (!res.ok() && res.error == std::errc::executable_format_error && !shell_.path.empty() &&
+        req.path != shell_.path) {
       // A script without "#!": run it through the shell, as execvp does.
-      req.path = shell_path_;
-      req.argv = {cfg_.shell, "-c", j.spec.command};
+      run_in_shell(shell_, j.spec.command, req.path, req.argv);
       res = sup_.launch(req);
     }
     if (res.ok()) {
