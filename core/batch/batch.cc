@@ -763,21 +763,8 @@ std::optional<std::string> BatchSource::captured(std::size_t index, int stream, 
   auto fd = platform::open_read((fs::path(job_dir(index)) / (stream == 0 ? "stdout" : "stderr")).string(), ec);
   if (ec) return std::string();  // never started: no output
   std::string out;
-  char buf[64 * 1024];
-  for (;;) {
-    long n = platform::read_some(fd.get(), buf, sizeof buf);
-    if (n <= 0) break;
-    out.append(buf, static_cast<std::size_t>(n));
-    if (out.size() > 2 * max_bytes + sizeof buf) {
-      // Keep only the tail: the end of a log is where a failure shows.
-      omitted += out.size() - max_bytes;
-      out.erase(0, out.size() - max_bytes);
-    }
-  }
-  if (out.size() > max_bytes) {
-    omitted += out.size() - max_bytes;
-    out.erase(0, out.size() - max_bytes);
-  }
+  // Keep only the tail: the end of a log is where a failure shows. A read error keeps what came.
+  (void)platform::read_file(fd.get(), out, max_bytes, &omitted);
   return out;
 }
 

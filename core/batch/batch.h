@@ -113,8 +113,8 @@ class BatchSource final : public JobSource {
 
   /// Each job's outcome, in spec order (valid after the run).
   const std::vector<BatchOutcome>& outcomes() const { return outcomes_; }
-  /// The captured stdout (stream 0) or stderr (1) of job `index`: its last `max_bytes` bytes, with
-  /// the number of bytes left out before them in `omitted`. nullopt without a capture_dir; empty
+  /// The captured stdout (stream 0) or stderr (1) of job `index`: its last `max_bytes` bytes
+  /// (0: all of it), with the number of bytes left out before them in `omitted`. nullopt without a capture_dir; empty
   /// when the job wrote nothing or never started.
   std::optional<std::string> captured(std::size_t index, int stream, std::size_t max_bytes,
                                       std::uint64_t& omitted) const;
