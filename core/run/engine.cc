@@ -89,10 +89,10 @@ struct Job {
   bool deferred = false;  // its launch was put off (out of processes or fds): not an attempt
   JobRecord record;  // filled when the job ends
   bool pipes_open() const { return pipes[0].valid() || pipes[1].valid(); }
-  /// The attempt failed: a non-zero exit, a signal, a timeout, a start that failed, or --pipe input
-  /// it left unread. One definition for retries, --halt and the reports' counts.
+  /// The attempt failed (for retries and --halt), by the same rule as the reports' counts:
+  /// job_failed() (core/report/report.h), --pipe input left unread included.
   bool failed() const {
-    return status.exit_code != 0 || status.signal != 0 || timed_out || !spawn_error.empty() || stdin_unread > 0;
+    return job_failed(status.exit_code, status.signal, timed_out, !spawn_error.empty(), stdin_unread);
   }
 };
 
