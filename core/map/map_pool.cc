@@ -19,6 +19,7 @@
 #include "core/map/map_chunks.h"
 #include "core/input/shell_or_direct.h"
 #include "core/run/held_output.h"
+#include "core/run/release_order.h"
 #include "platform/event_loop.h"
 #include "platform/map_io.h"
 #include "platform/spill.h"
@@ -203,7 +204,7 @@ class MapPool final : Supervisor::Policy {
   // Chunks sent or waiting for another attempt, by seq.
   std::unordered_map<std::size_t, std::unique_ptr<Chunk>> chunks_;
   std::set<std::size_t> retry_;
-  ChunkOrder<std::unique_ptr<Chunk>> order_;
+  ReleaseOrder<std::unique_ptr<Chunk>> order_;
 
   // Workers.
   std::vector<std::unique_ptr<Worker>> workers_;  // by slot - 1

@@ -20,6 +20,7 @@
 #include "core/report/joblog.h"
 #include "core/input/template_source.h"
 #include "core/run/held_output.h"
+#include "core/run/release_order.h"
 #include "core/pipe/pipe_source.h"
 #include "platform/feed_io.h"
 #include "core/run/progress.h"
@@ -159,7 +160,7 @@ class Engine final : Supervisor::Policy {
   // Output.
   void deliver(Job& job, int stream, std::string_view data);
   bool live(const Job& job) const {
-    return cfg_.output == OutputMode::LineBuffer && (!cfg_.keep_order || job.spec.input.seq == next_print_);
+    return cfg_.output == OutputMode::LineBuffer && (!cfg_.keep_order || job.spec.input.seq == finished_.next_seq());
   }
   void write_out(int fd, std::string_view data);
   void spill_failed(std::error_code ec);
@@ -212,9 +213,8 @@ class Engine final : Supervisor::Policy {
   std::unordered_map<int, std::size_t> pid_slot_;
   std::size_t running_ = 0;
   std::size_t next_seq_ = 1;
-  std::size_t next_print_ = 1;
   std::size_t keep_window_ = 1000;
-  std::map<std::size_t, std::unique_ptr<Job>> finished_;  // -k: done, waiting for their turn
+  ReleaseOrder<std::unique_ptr<Job>> finished_{true};  // -k: done, waiting for their turn
   std::unordered_set<std::size_t> resume_skip_;  // --resume: seqs the joblog already has
   RunOutcome* outcome_;  // the caller's, or nullptr
   std::vector<char> read_buf_;  // job output is read into this, kReadChunk bytes
@@ -243,7 +243,7 @@ class Engine final : Supervisor::Policy {
 void Engine::start_jobs() {
   bool pending = false;
   while (stop_ == Stop::None && (cfg_.dry_run || !free_slots_.empty())) {
-    if (cfg_.keep_order && !cfg_.dry_run && next_seq_ >= next_print_ + keep_window_) break;
+    if (cfg_.keep_order && !cfg_.dry_run && next_seq_ >= finished_.next_seq() + keep_window_) break;
     if (launch_blocked_ && !may_launch(platform::monotonic_now())) break;
     std::unique_ptr<Job> job;
     if (!retry_queue_.empty()) {
@@ -271,7 +271,8 @@ void Engine::start_jobs() {
       if (resume_skip_.count(job->spec.input.seq)) {
         // --resume: done in an earlier run. Nothing to print or log; -k order moves past it.
         if (cfg_.keep_order) {
-          finished_.emplace(job->spec.input.seq, std::move(job));
+          const std::size_t seq = job->spec.input.seq;  // read before the move: argument order is unspecified
+          finished_.finish(seq, std::move(job));
           flush_ordered();
         }
         continue;
@@ -848,7 +849,8 @@ void Engine::finish(std::size_t slot) {
   record(*job);
   check_halt(*job);
   if (cfg_.keep_order) {
-    finished_.emplace(job->spec.input.seq, std::move(job));
+    const std::size_t seq = job->spec.input.seq;  // read before the move: argument order is unspecified
+    finished_.finish(seq, std::move(job));
     flush_ordered();
   } else {
     emit(*job);
@@ -881,17 +883,11 @@ void Engine::emit(Job& job) {
 }
 
 void Engine::flush_ordered() {
-  for (;;) {
-    auto it = finished_.find(next_print_);
-    if (it == finished_.end()) break;
-    emit(*it->second);
-    finished_.erase(it);
-    ++next_print_;
-  }
+  while (auto r = finished_.release()) emit(*r->second);
   // The next job in order may be running: with --line-buffer it now writes live.
   if (cfg_.output == OutputMode::LineBuffer) {
     for (auto& j : jobs_) {
-      if (j && j->spec.input.seq == next_print_) {
+      if (j && j->spec.input.seq == finished_.next_seq()) {
         write_held(1, j->held[0]);
         write_held(2, j->held[1]);
       }
@@ -1113,11 +1109,7 @@ int Engine::run() {
   sup_.run(*this);
   draw_progress(platform::monotonic_now(), true);
   // -k: print what finished, in order, even after a stop (gaps are skipped).
-  while (!finished_.empty()) {
-    auto it = finished_.begin();
-    emit(*it->second);
-    finished_.erase(it);
-  }
+  while (auto r = finished_.release_first()) emit(*r->second);
   summary_.end = platform::wall_now();
   summary_.wall_s = platform::monotonic_now() - t0;
   summary_.exit_status = exit_status();
