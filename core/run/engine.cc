@@ -606,7 +606,11 @@ void Engine::on_feed(std::size_t slot) {
 }
 
 void Engine::count_unread_input(Job& job) {
-  if (!job.feed_reader || !job.spec.stdin_feed) return;
+  if (!job.feed_reader) return;
+  if (!job.spec.stdin_feed) {
+    job.feed_reader.reset();  // held only to count what is left; the job's end lets it go
+    return;
+  }
   const StdinFeed& f = *job.spec.stdin_feed;
   // Still feeding: the rest of the chunk never reached the pipe (a --round-robin job loses its
   // chunk in progress). In the pipe: what the job left there.
