@@ -6,9 +6,11 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "app/batch_cmd.h"
@@ -156,6 +158,22 @@ int dispatch(const std::vector<std::string>& args) {
   return poolrun::app::run_main(run_opts, args);
 }
 
+/// POOLRUN_DEBUG_FD_CHECK=1, for poolrun's own tests (tests/cli/test_fds.sh): every fd poolrun
+/// opened must be closed again when the run ends. Names each fd open now that was not open at
+/// start-up (`before`) on stderr; then the exit status is 255 whatever it was (`status`).
+int check_fds(const std::vector<std::pair<int, std::string>>& before, int status) {
+  std::vector<std::pair<int, std::string>> now;
+  if (auto ec = poolrun::platform::list_open_fds(now)) return fail("fd check: /proc/self/fd: " + ec.message());
+  bool leaked = false;
+  for (const auto& [fd, what] : now) {
+    bool inherited = std::any_of(before.begin(), before.end(), [&](const auto& b) { return b.first == fd; });
+    if (inherited) continue;
+    poolrun::app::print_error("fd check: fd " + std::to_string(fd) + " (" + what + ") is still open at exit");
+    leaked = true;
+  }
+  return leaked ? 255 : status;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -177,9 +195,16 @@ int main(int argc, char** argv) {
   // The one catch: errors before any job runs (usage, unreadable inputs, report files that cannot
   // be opened). Once jobs run, the engines turn every failure into a stop reason and return 255
   // themselves, after reaping every child: nothing they start is left behind by a throw.
+  // POOLRUN_DEBUG_FD_CHECK=1: what is open now is poolrun's inheritance; anything else open at
+  // the end was opened by poolrun and left open.
+  const char* fd_check = std::getenv("POOLRUN_DEBUG_FD_CHECK");
+  std::vector<std::pair<int, std::string>> inherited;
+  const bool check = fd_check && std::string(fd_check) == "1" && !poolrun::platform::list_open_fds(inherited);
+  int status;
   try {
-    return dispatch(std::vector<std::string>(argv, argv + argc));
+    status = dispatch(std::vector<std::string>(argv, argv + argc));
   } catch (const std::exception& e) {
-    return fail(e.what());
+    status = fail(e.what());
   }
+  return check ? check_fds(inherited, status) : status;
 }

@@ -34,13 +34,8 @@ std::string read_input(const std::string& path, const char* what) {
     fd = owned.get();
   }
   std::string text;
-  char buf[64 * 1024];
-  for (;;) {
-    long n = platform::read_some(fd, buf, sizeof buf);
-    if (n == 0) return text;
-    if (n < 0) throw InputError(name + ": cannot read: " + platform::errno_message(static_cast<int>(-n)));
-    text.append(buf, static_cast<std::size_t>(n));
-  }
+  if (auto ec = platform::read_file(fd, text)) throw InputError(name + ": cannot read: " + ec.message());
+  return text;
 }
 
 void write_svg(const std::string& path, const std::string& svg) {

@@ -87,6 +87,30 @@ long read_some(int fd, char* buf, std::size_t cap) {
   }
 }
 
+std::error_code read_file(int fd, std::string& out, std::size_t keep_tail, std::uint64_t* dropped) {
+  const std::size_t start = out.size();
+  char buf[64 * 1024];
+  // Drops all but the last keep_tail bytes of what this call appended.
+  auto trim = [&] {
+    std::size_t got = out.size() - start;
+    if (keep_tail == 0 || got <= keep_tail) return;
+    if (dropped) *dropped += got - keep_tail;
+    out.erase(start, got - keep_tail);
+  };
+  for (;;) {
+    long n = read_some(fd, buf, sizeof buf);
+    if (n == 0) break;
+    if (n < 0) {
+      trim();
+      return errc(static_cast<int>(-n));
+    }
+    out.append(buf, static_cast<std::size_t>(n));
+    if (keep_tail > 0 && out.size() - start > 2 * keep_tail + sizeof buf) trim();
+  }
+  trim();
+  return {};
+}
+
 bool readable_now(int fd) {
   struct pollfd pfd = {fd, POLLIN, 0};
   return ::poll(&pfd, 1, 0) == 1;

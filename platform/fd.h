@@ -68,6 +68,14 @@ long pipe_unread(int fd);
 /// non-blocking fd has nothing). Retries on EINTR.
 long read_some(int fd, char* buf, std::size_t cap);
 
+/// Reads `fd` from where it stands to EOF (blocking; retries EINTR), appending to `out`: a whole
+/// file, or all a pipe gives. `keep_tail` > 0 keeps only the last `keep_tail` bytes of what was
+/// read (the end of a log is where a failure shows), with memory bounded by about twice that plus
+/// 64 KiB while reading, and adds the bytes dropped from the front to `*dropped` when non-null.
+/// Returns an errno error code on a read error; `out` then holds what was read before it.
+std::error_code read_file(int fd, std::string& out, std::size_t keep_tail = 0,
+                          std::uint64_t* dropped = nullptr);
+
 /// True if a read() of `fd` would not block now (data, EOF or an error waits): poll() with a zero
 /// timeout. False on any poll() error.
 bool readable_now(int fd);

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 extern char** environ;
@@ -108,6 +109,24 @@ void ensure_stdio_open() {
       ::close(null);
     }
   }
+}
+
+std::error_code list_open_fds(std::vector<std::pair<int, std::string>>& out) {
+  DIR* d = ::opendir("/proc/self/fd");
+  if (!d) return {errno, std::system_category()};
+  const int own = ::dirfd(d);
+  while (struct dirent* e = ::readdir(d)) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    int fd = std::atoi(e->d_name);
+    if (fd == own) continue;
+    char target[PATH_MAX];
+    std::string link = std::string("/proc/self/fd/") + e->d_name;
+    ssize_t n = ::readlink(link.c_str(), target, sizeof target - 1);
+    out.emplace_back(fd, n > 0 ? std::string(target, static_cast<std::size_t>(n)) : std::string("?"));
+  }
+  ::closedir(d);
+  std::sort(out.begin(), out.end());
+  return {};
 }
 
 void sleep_ms(int ms) {

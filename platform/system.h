@@ -3,6 +3,8 @@
 #include <cstddef>
 #include <string>
 #include <system_error>
+#include <utility>
+#include <vector>
 
 #include "platform/fd.h"
 
@@ -47,6 +49,12 @@ bool fd_is_open(int fd);
 /// Opens /dev/null on any of fds 0, 1, 2 that is closed, so no pipe or file poolrun opens later
 /// lands there (a job would otherwise get it as its stdin, stdout or stderr). Call first in main().
 void ensure_stdio_open();
+
+/// The fds this process has open, ascending, from /proc/self/fd (the fd used to list it left out),
+/// each with what it refers to (the link's target: "pipe:[123]", "/dev/null", "anon_inode:..."):
+/// for poolrun's own check that a run leaves no fd open (POOLRUN_DEBUG_FD_CHECK, app/main.cc).
+/// Returns an errno error code when /proc/self/fd cannot be read.
+std::error_code list_open_fds(std::vector<std::pair<int, std::string>>& out);
 
 /// Sleeps for `ms` milliseconds (used only for short back-offs).
 void sleep_ms(int ms);

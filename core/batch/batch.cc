@@ -592,21 +592,21 @@ BatchSource::BatchSource(const BatchSpec& spec, BatchSourceOptions opt)
     }
   }
   // Resolve each shell once; a missing shell is an error before anything runs.
-  std::map<std::string, std::string> resolved;
+  std::map<std::string, Shell> resolved;
   for (const auto& job : spec.jobs) {
     std::string shell = !job.shell.empty() ? job.shell : !spec.shell.empty() ? spec.shell : opt_.default_shell;
     auto it = resolved.find(shell);
     if (it == resolved.end()) {
-      std::string path = platform::resolve_executable(shell);
-      if (path.empty()) {
+      Shell found = Shell::find(shell);
+      if (found.path.empty()) {
         std::string where = !job.shell.empty() ? Loc{job.where, spec.json_lines}.at("shell") + ": "
                             : !spec.shell.empty() ? std::string("shell: ")
                                                   : std::string();
         throw InputError(spec.source + ": " + where + "shell " + json_quote(shell) + " not found or not executable");
       }
-      it = resolved.emplace(shell, path).first;
+      it = resolved.emplace(shell, std::move(found)).first;
     }
-    shell_paths_.push_back(it->second);
+    shells_.push_back(it->second);
   }
   base_env_ = platform::environment();
 }
@@ -686,7 +686,6 @@ std::vector<std::string> BatchSource::job_env(const BatchJob& job) const {
 void BatchSource::prepare(JobSpec& out) {
   const std::size_t i = index_of(out.name);
   const BatchJob& job = spec_.jobs[i];
-  const std::string& shell = !job.shell.empty() ? job.shell : !spec_.shell.empty() ? spec_.shell : opt_.default_shell;
   out.command = command_line(job);
   if (!job.env.empty()) out.env = job_env(job);
   std::string exe;
@@ -698,15 +697,9 @@ void BatchSource::prepare(JobSpec& out) {
       if (kv.rfind("PATH=", 0) == 0) path_var = kv.substr(5);
     exe = find_program(job.argv[0], path_var);
   }
-  if (!exe.empty()) {
-    out.path = exe;
-    out.argv = job.argv;
-  } else {
-    // A shell command, or a program not found on PATH: the shell runs it (a builtin such as `cd`
-    // works, a missing program gets the shell's "not found" and exit status 127).
-    out.path = shell_paths_[i];
-    out.argv = {shell, "-c", out.command};
-  }
+  // A shell command, or a program not found on PATH: the shell runs it (a builtin such as `cd`
+  // works, a missing program gets the shell's "not found" and exit status 127).
+  shell_or_direct(shells_[i], exe, out.command, [&] { return job.argv; }, out.path, out.argv);
   out.cwd = job.cwd;
   out.timeout_s = job.timeout_s;
   out.retries = job.retries;
@@ -770,21 +763,8 @@ std::optional<std::string> BatchSource::captured(std::size_t index, int stream, 
   auto fd = platform::open_read((fs::path(job_dir(index)) / (stream == 0 ? "stdout" : "stderr")).string(), ec);
   if (ec) return std::string();  // never started: no output
   std::string out;
-  char buf[64 * 1024];
-  for (;;) {
-    long n = platform::read_some(fd.get(), buf, sizeof buf);
-    if (n <= 0) break;
-    out.append(buf, static_cast<std::size_t>(n));
-    if (out.size() > 2 * max_bytes + sizeof buf) {
-      // Keep only the tail: the end of a log is where a failure shows.
-      omitted += out.size() - max_bytes;
-      out.erase(0, out.size() - max_bytes);
-    }
-  }
-  if (out.size() > max_bytes) {
-    omitted += out.size() - max_bytes;
-    out.erase(0, out.size() - max_bytes);
-  }
+  // Keep only the tail: the end of a log is where a failure shows. A read error keeps what came.
+  (void)platform::read_file(fd.get(), out, max_bytes, &omitted);
   return out;
 }
 

@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/input/shell_or_direct.h"
 #include "core/run/job_source.h"
 #include "core/report/report.h"
 
@@ -113,8 +114,8 @@ class BatchSource final : public JobSource, public JobEvents {
 
   /// Each job's outcome, in spec order (valid after the run).
   const std::vector<BatchOutcome>& outcomes() const { return outcomes_; }
-  /// The captured stdout (stream 0) or stderr (1) of job `index`: its last `max_bytes` bytes, with
-  /// the number of bytes left out before them in `omitted`. nullopt without a capture_dir; empty
+  /// The captured stdout (stream 0) or stderr (1) of job `index`: its last `max_bytes` bytes
+  /// (0: all of it), with the number of bytes left out before them in `omitted`. nullopt without a capture_dir; empty
   /// when the job wrote nothing or never started.
   std::optional<std::string> captured(std::size_t index, int stream, std::size_t max_bytes,
                                       std::uint64_t& omitted) const;
@@ -134,7 +135,7 @@ class BatchSource final : public JobSource, public JobEvents {
   std::vector<std::vector<std::size_t>> dependents_;  // jobs that need job i
   std::priority_queue<std::size_t, std::vector<std::size_t>, std::greater<>> ready_;
   std::unordered_map<std::string, std::size_t> by_name_;
-  std::vector<std::string> shell_paths_;  // resolved shell per job
+  std::vector<Shell> shells_;  // resolved shell per job
   std::vector<std::string> base_env_;     // poolrun's environment, taken once
   std::size_t handed_ = 0;
   std::size_t next_seq_ = 1;

@@ -1,8 +1,5 @@
 #include "core/input/retry_failed_source.h"
 
-#include "core/errors.h"
-#include "platform/system.h"
-
 namespace poolrun::core {
 
 RetryFailedSource::RetryFailedSource(const RunConfig& cfg, const std::map<std::size_t, JoblogEntry>& log)
@@ -10,8 +7,7 @@ RetryFailedSource::RetryFailedSource(const RunConfig& cfg, const std::map<std::s
   for (const auto& [seq, e] : log)
     if (!e.succeeded()) failed_.emplace(seq, e);
   it_ = failed_.begin();
-  shell_path_ = platform::resolve_executable(cfg.shell);
-  if (shell_path_.empty()) throw UsageError("shell '" + cfg.shell + "' not found or not executable");
+  shell_ = Shell::require(cfg.shell);
 }
 
 JobSource::Status RetryFailedSource::next(JobSpec& out) {
@@ -24,8 +20,7 @@ JobSource::Status RetryFailedSource::next(JobSpec& out) {
 }
 
 void RetryFailedSource::prepare(JobSpec& job) {
-  job.path = shell_path_;
-  job.argv = {cfg_.shell, "-c", job.command};
+  run_in_shell(shell_, job.command, job.path, job.argv);
 }
 
 }  // namespace poolrun::core

@@ -4,6 +4,7 @@
 #include <map>
 #include <string>
 
+#include "core/input/shell_or_direct.h"
 #include "core/report/joblog.h"
 #include "core/run/config.h"
 #include "core/run/job_source.h"
@@ -23,7 +24,7 @@ class RetryFailedSource final : public JobSource {
   const RunConfig& cfg_;
   std::map<std::size_t, JoblogEntry> failed_;
   std::map<std::size_t, JoblogEntry>::const_iterator it_;
-  std::string shell_path_;
+  Shell shell_;
 };
 
 }  // namespace poolrun::core

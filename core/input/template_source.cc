@@ -26,8 +26,7 @@ TemplateSource::TemplateSource(const RunConfig& cfg) : cfg_(cfg), stream_(cfg) {
     exe_path_ = platform::resolve_executable(cfg.command.front());
     if (exe_path_.empty()) direct_ = false;  // let the shell report "not found" (exit 127)
   }
-  shell_path_ = platform::resolve_executable(cfg.shell);
-  if (shell_path_.empty()) throw UsageError("shell '" + cfg.shell + "' not found or not executable");
+  shell_ = Shell::require(cfg.shell);
   if (cfg.xargs) {
     // As xargs: the line plus the environment must fit ARG_MAX; keep a margin for the shell.
     std::size_t limit = platform::arg_max();
@@ -103,18 +102,11 @@ void TemplateSource::prepare(JobSpec& job) {
     std::string line;
     for (const auto& w : cfg_.command) line += (line.empty() ? "" : " ") + w;
     job.command = line;
-    job.path = shell_path_;
-    job.argv = {cfg_.shell, "-c", line};
+    run_in_shell(shell_, job.command, job.path, job.argv);
     return;
   }
   job.command = tmpl_.render_shell(job.input);
-  if (direct_) {
-    job.path = exe_path_;
-    job.argv = tmpl_.render_argv(job.input);
-  } else {
-    job.path = shell_path_;
-    job.argv = {cfg_.shell, "-c", job.command};
-  }
+  shell_or_direct(shell_, exe_path_, job.command, [&] { return tmpl_.render_argv(job.input); }, job.path, job.argv);
 }
 
 std::optional<std::size_t> TemplateSource::total() const {

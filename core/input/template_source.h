@@ -6,6 +6,7 @@
 
 #include "core/run/config.h"
 #include "core/input/records.h"
+#include "core/input/shell_or_direct.h"
 #include "core/run/job_source.h"
 #include "core/input/template.h"
 
@@ -37,7 +38,8 @@ class TemplateSource final : public JobSource, public InputWatch {
   CommandTemplate tmpl_;
   std::optional<CommandTemplate> tagstring_;
   bool direct_ = false;
-  std::string exe_path_, shell_path_;
+  std::string exe_path_;  // the program exec'd directly; empty: `shell -c`
+  Shell shell_;
   std::size_t line_limit_ = 0;
   std::vector<Record> partial_;
   std::size_t partial_cost_ = 0;

@@ -1,10 +1,9 @@
 // The bookkeeping of --map (core/map/map_pool.h) that needs no process: counting records in a byte
-// stream (to cut input into chunks and to attribute a worker's output to its chunks), the default
-// chunksize, and the release of finished chunks in input order.
+// stream (to cut input into chunks and to attribute a worker's output to its chunks) and the
+// default chunksize. Finished chunks are released in input order by core/run/release_order.h.
 #pragma once
 #include <cstddef>
 #include <cstdint>
-#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -65,40 +64,5 @@ struct WorkerEnd {
 /// between chunks. A worker that died stopped in the middle: what it completed is kept.
 /// `broken_why`: the text for a broken worker.
 std::string unattributable(const WorkerEnd& end, const std::string& broken_why);
-
-/// Releases finished chunks in input order (imap) or as they finish (imap_unordered). Chunks are
-/// numbered 1, 2, 3, ... by seq; each is released exactly once, after finish() was called for it
-/// and, when ordered, for every smaller seq. T is what a finished chunk carries (its output).
-template <typename T>
-class ChunkOrder {
- public:
-  explicit ChunkOrder(bool ordered) : ordered_(ordered) {}
-
-  /// Records that chunk `seq` finished with `value`. Each seq at most once.
-  void finish(std::size_t seq, T value) { held_.emplace(seq, std::move(value)); }
-
-  /// The next chunk that may be released now, or nullopt. Ordered: only the chunk numbered
-  /// next_seq(); unordered: any held chunk (smallest seq first).
-  std::optional<std::pair<std::size_t, T>> release() {
-    if (held_.empty()) return std::nullopt;
-    auto it = held_.begin();
-    if (ordered_ && it->first != next_) return std::nullopt;
-    std::pair<std::size_t, T> out(it->first, std::move(it->second));
-    held_.erase(it);
-    if (ordered_) ++next_;
-    return out;
-  }
-
-  /// Ordered: the seq that must finish before anything more is released.
-  std::size_t next_seq() const { return next_; }
-
-  /// Chunks finished and not yet released.
-  std::size_t held() const { return held_.size(); }
-
- private:
-  bool ordered_;
-  std::size_t next_ = 1;
-  std::map<std::size_t, T> held_;
-};
 
 }  // namespace poolrun::core

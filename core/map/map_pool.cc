@@ -17,7 +17,9 @@
 #include "core/run/supervisor.h"
 #include "core/run/termination.h"
 #include "core/map/map_chunks.h"
+#include "core/input/shell_or_direct.h"
 #include "core/run/held_output.h"
+#include "core/run/release_order.h"
 #include "platform/event_loop.h"
 #include "platform/map_io.h"
 #include "platform/spill.h"
@@ -182,7 +184,8 @@ class MapPool final : Supervisor::Policy {
   platform::SpillFile spill_;
   OutputBudget budget_;
   std::size_t slots_ = 1, retries_ = 1, window_ = 8192;
-  std::string exe_, shell_path_;
+  std::string exe_;
+  Shell shell_;
   std::vector<std::string> argv_;
   UniqueFd dev_null_;
 
@@ -201,7 +204,7 @@ class MapPool final : Supervisor::Policy {
   // Chunks sent or waiting for another attempt, by seq.
   std::unordered_map<std::size_t, std::unique_ptr<Chunk>> chunks_;
   std::set<std::size_t> retry_;
-  ChunkOrder<std::unique_ptr<Chunk>> order_;
+  ReleaseOrder<std::unique_ptr<Chunk>> order_;
 
   // Workers.
   std::vector<std::unique_ptr<Worker>> workers_;  // by slot - 1
@@ -225,12 +228,10 @@ class MapPool final : Supervisor::Policy {
 
 void MapPool::setup_command() {
   if (rc_.command.empty()) throw UsageError("--map needs a command (the worker program)");
-  shell_path_ = platform::resolve_executable(rc_.shell);
-  if (shell_path_.empty()) throw UsageError("shell '" + rc_.shell + "' not found or not executable");
+  shell_ = Shell::require(rc_.shell);
   if (rc_.command.size() == 1) {
     // One word: a shell command line, as `--map 'awk "{print \$1*2}"'`.
-    exe_ = shell_path_;
-    argv_ = {rc_.shell, "-c", rc_.command[0]};
+    run_in_shell(shell_, rc_.command[0], exe_, argv_);
   } else {
     exe_ = platform::resolve_executable(rc_.command[0]);
     if (exe_.empty()) throw UsageError("--map: command '" + rc_.command[0] + "' not found or not executable");
@@ -421,8 +422,7 @@ void MapPool::start_worker(std::size_t slot) {
   if (cfg_.init.empty()) return launch_worker(ref);
   // --init: its own process in the slot, before the worker; its output goes to stderr.
   LaunchRequest req;
-  req.path = shell_path_;
-  req.argv = {rc_.shell, "-c", cfg_.init};
+  run_in_shell(shell_, cfg_.init, req.path, req.argv);
   req.stdin_fd = dev_null_.get();
   req.stdout_fd = 2;
   LaunchResult res = sup_.launch(req);

@@ -27,8 +27,7 @@ bool needs_no_shell(const std::string& word) {
 
 PipeSource::PipeSource(const RunConfig& cfg) : cfg_(cfg), cutter_(cfg.pipe.chunk) {
   if (cfg.command.empty()) throw UsageError("--pipe and --pipepart need a command to run");
-  shell_path_ = platform::resolve_executable(cfg.shell);
-  if (shell_path_.empty()) throw UsageError("shell '" + cfg.shell + "' not found or not executable");
+  shell_ = Shell::require(cfg.shell);
   TemplateOptions topt;
   topt.replace = cfg.replace;
   tmpl_ = CommandTemplate::parse(cfg.command, topt);
@@ -288,13 +287,7 @@ void PipeSource::prepare(JobSpec& job) {
   } else {
     job.command = line_;
   }
-  if (!direct_argv_.empty()) {
-    job.path = exe_path_;
-    job.argv = direct_argv_;
-  } else {
-    job.path = shell_path_;
-    job.argv = {cfg_.shell, "-c", job.command};
-  }
+  shell_or_direct(shell_, exe_path_, job.command, [&] { return direct_argv_; }, job.path, job.argv);
 }
 
 std::string PipeSource::tag(const JobSpec& job) const { return std::to_string(job.input.seq); }

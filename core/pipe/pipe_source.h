@@ -10,6 +10,7 @@
 #include "core/pipe/chunker.h"
 #include "core/run/config.h"
 #include "core/run/job_source.h"
+#include "core/input/shell_or_direct.h"
 #include "core/input/template.h"
 #include "platform/fd.h"
 
@@ -66,7 +67,8 @@ class PipeSource final : public JobSource, public InputWatch {
   RecordCutter cutter_;
   CommandTemplate tmpl_;
   bool templated_ = false;
-  std::string line_, exe_path_, shell_path_;
+  std::string line_, exe_path_;  // exe_path_: the program exec'd directly; empty: `shell -c`
+  Shell shell_;
   std::vector<std::string> direct_argv_;
 
   platform::UniqueFd owned_;

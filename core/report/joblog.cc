@@ -55,13 +55,7 @@ std::map<std::size_t, JoblogEntry> read_joblog(const std::string& path) {
     throw InputError(path + ": cannot read joblog: " + ec.message());
   }
   std::string text;
-  char buf[65536];
-  for (;;) {
-    long n = platform::read_some(fd.get(), buf, sizeof buf);
-    if (n < 0) throw InputError(path + ": cannot read joblog: " + platform::errno_message(static_cast<int>(-n)));
-    if (n == 0) break;
-    text.append(buf, static_cast<std::size_t>(n));
-  }
+  if (auto err = platform::read_file(fd.get(), text)) throw InputError(path + ": cannot read joblog: " + err.message());
   return parse_joblog(text);
 }
 

@@ -12,6 +12,17 @@
 
 namespace poolrun::core {
 
+/// Whether a job (or one attempt of it) failed, as GNU parallel counts failures for its exit
+/// status, --halt and --retries: it exited with a non-zero `exit_code` (-1, "no exit code", counts
+/// as non-zero), a `signal` (non-zero) ended it, --timeout ended it (`timed_out`), it could not
+/// start (`start_failed`), or --pipe input was lost: `stdin_unread` bytes (> 0) of its input were
+/// never read because it exited or closed its stdin first. The one definition: JobRecord::failed()
+/// and the engine's per-attempt decision (retries, --halt) both call it.
+inline bool job_failed(int exit_code, int signal, bool timed_out, bool start_failed,
+                       std::uint64_t stdin_unread) {
+  return exit_code != 0 || signal != 0 || timed_out || start_failed || stdin_unread > 0;
+}
+
 /// What is known of one finished job. Times: Unix seconds (microsecond precision) and seconds.
 struct JobRecord {
   std::size_t seq = 0;
@@ -37,8 +48,9 @@ struct JobRecord {
   std::optional<std::uint64_t> stdin_unread;
   std::string status;              ///< "succeeded", "failed", "skipped" (batch)
   std::string reason;              ///< why a job was skipped
+  /// Whether the job failed, by job_failed() (the one rule).
   bool failed() const {
-    return exit_code != 0 || signal != 0 || timed_out || !spawn_error.empty() || stdin_unread.value_or(0) > 0;
+    return job_failed(exit_code, signal, timed_out, !spawn_error.empty(), stdin_unread.value_or(0));
   }
 };
 

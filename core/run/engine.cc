@@ -20,10 +20,12 @@
 #include "core/report/joblog.h"
 #include "core/input/template_source.h"
 #include "core/run/held_output.h"
+#include "core/run/release_order.h"
 #include "core/pipe/pipe_source.h"
 #include "platform/feed_io.h"
 #include "core/run/progress.h"
 #include "core/input/quote.h"
+#include "core/input/shell_or_direct.h"
 #include "core/report/report.h"
 #include "core/input/template.h"
 #include "platform/event_loop.h"
@@ -88,10 +90,10 @@ struct Job {
   bool deferred = false;  // its launch was put off (out of processes or fds): not an attempt
   JobRecord record;  // filled when the job ends
   bool pipes_open() const { return pipes[0].valid() || pipes[1].valid(); }
-  /// The attempt failed: a non-zero exit, a signal, a timeout, a start that failed, or --pipe input
-  /// it left unread. One definition for retries, --halt and the reports' counts.
+  /// The attempt failed (for retries and --halt), by the same rule as the reports' counts:
+  /// job_failed() (core/report/report.h), --pipe input left unread included.
   bool failed() const {
-    return status.exit_code != 0 || status.signal != 0 || timed_out || !spawn_error.empty() || stdin_unread > 0;
+    return job_failed(status.exit_code, status.signal, timed_out, !spawn_error.empty(), stdin_unread);
   }
 };
 
@@ -103,7 +105,7 @@ class Engine final : Supervisor::Policy {
         resume_skip_(std::move(resume_skip)), outcome_(outcome) {
     budget_.limit = cfg.output_memory;
     budget_.spill = &spill_;
-    shell_path_ = platform::resolve_executable(cfg.shell);
+    shell_ = Shell::find(cfg.shell);
     slots_ = std::max<std::size_t>(1, cfg.jobs);
     if (cfg.output != OutputMode::Ungroup && !cfg.dry_run) {
       // Each running job holds two pipe read ends (four fds while starting); keep a reserve for
@@ -158,7 +160,7 @@ class Engine final : Supervisor::Policy {
   // Output.
   void deliver(Job& job, int stream, std::string_view data);
   bool live(const Job& job) const {
-    return cfg_.output == OutputMode::LineBuffer && (!cfg_.keep_order || job.spec.input.seq == next_print_);
+    return cfg_.output == OutputMode::LineBuffer && (!cfg_.keep_order || job.spec.input.seq == finished_.next_seq());
   }
   void write_out(int fd, std::string_view data);
   void spill_failed(std::error_code ec);
@@ -197,7 +199,7 @@ class Engine final : Supervisor::Policy {
   platform::PrivateTempDir tmpdir_;
   platform::SpillFile spill_;
   OutputBudget budget_;
-  std::string shell_path_;
+  Shell shell_;  // for scripts without "#!"
   std::size_t slots_ = 1;
   UniqueFd dev_null_;
   std::string dry_buf_;  // --dry-run lines not yet written
@@ -213,9 +215,8 @@ class Engine final : Supervisor::Policy {
   std::unordered_map<int, std::size_t> pid_slot_;
   std::size_t running_ = 0;
   std::size_t next_seq_ = 1;
-  std::size_t next_print_ = 1;
   std::size_t keep_window_ = 1000;
-  std::map<std::size_t, std::unique_ptr<Job>> finished_;  // -k: done, waiting for their turn
+  ReleaseOrder<std::unique_ptr<Job>> finished_{true};  // -k: done, waiting for their turn
   std::unordered_set<std::size_t> resume_skip_;  // --resume: seqs the joblog already has
   RunOutcome* outcome_;  // the caller's, or nullptr
   std::vector<char> read_buf_;  // job output is read into this, kReadChunk bytes
@@ -244,7 +245,7 @@ class Engine final : Supervisor::Policy {
 void Engine::start_jobs() {
   bool pending = false;
   while (stop_ == Stop::None && (cfg_.dry_run || !free_slots_.empty())) {
-    if (cfg_.keep_order && !cfg_.dry_run && next_seq_ >= next_print_ + keep_window_) break;
+    if (cfg_.keep_order && !cfg_.dry_run && next_seq_ >= finished_.next_seq() + keep_window_) break;
     if (launch_blocked_ && !may_launch(platform::monotonic_now())) break;
     std::unique_ptr<Job> job;
     if (!retry_queue_.empty()) {
@@ -272,7 +273,8 @@ void Engine::start_jobs() {
       if (resume_skip_.count(job->spec.input.seq)) {
         // --resume: done in an earlier run. Nothing to print or log; -k order moves past it.
         if (cfg_.keep_order) {
-          finished_.emplace(job->spec.input.seq, std::move(job));
+          const std::size_t seq = job->spec.input.seq;  // read before the move: argument order is unspecified
+          finished_.finish(seq, std::move(job));
           flush_ordered();
         }
         continue;
@@ -393,11 +395,10 @@ void Engine::launch(std::unique_ptr<Job> job) {
   if (out_of_fds && launch_deferred(slot, true, j.spawn_error)) return;
   if (j.spawn_error.empty()) {
     LaunchResult res = sup_.launch(req);
-    if (!res.ok() && res.error == std::errc::executable_format_error && !shell_path_.empty() &&
-        req.path != shell_path_) {
+    if (!res.ok() && res.error == std::errc::executable_format_error && !shell_.path.empty() &&
+        req.path != shell_.path) {
       // A script without "#!": run it through the shell, as execvp does.
-      req.path = shell_path_;
-      req.argv = {cfg_.shell, "-c", j.spec.command};
+      run_in_shell(shell_, j.spec.command, req.path, req.argv);
       res = sup_.launch(req);
     }
     if (res.ok()) {
@@ -607,7 +608,11 @@ void Engine::on_feed(std::size_t slot) {
 }
 
 void Engine::count_unread_input(Job& job) {
-  if (!job.feed_reader || !job.spec.stdin_feed) return;
+  if (!job.feed_reader) return;
+  if (!job.spec.stdin_feed) {
+    job.feed_reader.reset();  // held only to count what is left; the job's end lets it go
+    return;
+  }
   const StdinFeed& f = *job.spec.stdin_feed;
   // Still feeding: the rest of the chunk never reached the pipe (a --round-robin job loses its
   // chunk in progress). In the pipe: what the job left there.
@@ -850,7 +855,8 @@ void Engine::finish(std::size_t slot) {
   record(*job);
   check_halt(*job);
   if (cfg_.keep_order) {
-    finished_.emplace(job->spec.input.seq, std::move(job));
+    const std::size_t seq = job->spec.input.seq;  // read before the move: argument order is unspecified
+    finished_.finish(seq, std::move(job));
     flush_ordered();
   } else {
     emit(*job);
@@ -883,17 +889,11 @@ void Engine::emit(Job& job) {
 }
 
 void Engine::flush_ordered() {
-  for (;;) {
-    auto it = finished_.find(next_print_);
-    if (it == finished_.end()) break;
-    emit(*it->second);
-    finished_.erase(it);
-    ++next_print_;
-  }
+  while (auto r = finished_.release()) emit(*r->second);
   // The next job in order may be running: with --line-buffer it now writes live.
   if (cfg_.output == OutputMode::LineBuffer) {
     for (auto& j : jobs_) {
-      if (j && j->spec.input.seq == next_print_) {
+      if (j && j->spec.input.seq == finished_.next_seq()) {
         write_held(1, j->held[0]);
         write_held(2, j->held[1]);
       }
@@ -1115,11 +1115,7 @@ int Engine::run() {
   sup_.run(*this);
   draw_progress(platform::monotonic_now(), true);
   // -k: print what finished, in order, even after a stop (gaps are skipped).
-  while (!finished_.empty()) {
-    auto it = finished_.begin();
-    emit(*it->second);
-    finished_.erase(it);
-  }
+  while (auto r = finished_.release_first()) emit(*r->second);
   summary_.end = platform::wall_now();
   summary_.wall_s = platform::monotonic_now() - t0;
   summary_.exit_status = exit_status();

@@ -1,7 +1,7 @@
 // Tests of core/map_chunks: RecordCounter (attributing output bytes to chunks by counting
 // records, and how an extra record shifts them), unattributable (when a worker's completed chunks
-// may be printed), default_chunksize, ChunkOrder (imap / imap_unordered release), and
-// platform::count_records_ahead on real files.
+// may be printed), default_chunksize, and platform::count_records_ahead on real files (the
+// release of chunks in order is tested with ReleaseOrder, tests/unit/run/release_order_test.cc).
 #include <catch2/catch.hpp>
 
 #include <random>
@@ -14,7 +14,6 @@
 #include "platform/map_io.h"
 #include "platform/system.h"
 
-using poolrun::core::ChunkOrder;
 using poolrun::core::default_chunksize;
 using poolrun::core::RecordCounter;
 
@@ -118,26 +117,6 @@ TEST_CASE("default_chunksize follows Python's Pool.map: ceil(records / (4 * work
   REQUIRE(default_chunksize(0, 4) == 1);
   REQUIRE(default_chunksize(10000000, 2) == 1250000);
   REQUIRE(default_chunksize(std::nullopt, 4) == 0);  // a stream: adaptive
-}
-
-TEST_CASE("ChunkOrder releases in input order, or as chunks finish", "[map]") {
-  ChunkOrder<std::string> ordered(true);
-  ordered.finish(2, "b");
-  ordered.finish(3, "c");
-  REQUIRE_FALSE(ordered.release());  // 1 has not finished
-  REQUIRE(ordered.held() == 2);
-  ordered.finish(1, "a");
-  std::string got;
-  while (auto r = ordered.release()) got += r->second;
-  REQUIRE(got == "abc");
-  REQUIRE(ordered.next_seq() == 4);
-
-  ChunkOrder<std::string> unordered(false);
-  unordered.finish(5, "e");
-  auto r = unordered.release();
-  REQUIRE(r);
-  REQUIRE(r->first == 5);
-  REQUIRE_FALSE(unordered.release());
 }
 
 TEST_CASE("count_records_ahead counts a regular file's records from its offset", "[map]") {
