@@ -85,8 +85,8 @@ run --joblog /dev/full "echo {} >>$T/jl-ran" ::: 1 2
 check_rc "joblog /dev/full: exit 255" 255 "$RC"
 check "joblog /dev/full: one line naming the file" "poolrun: error: /dev/full: cannot write report: No space left on device" "$ERR"
 check_cmd "joblog /dev/full: no job ran" "a job ran" test ! -e "$T/jl-ran"
-# --json is written at the end: the jobs have all run, but the report is lost: exit 255.
-run --json /dev/full echo ::: 1 2
+# --json is written at the end: the jobs have all run (in order: -k), but the report is lost: exit 255.
+run -k --json /dev/full echo ::: 1 2
 check_rc "json /dev/full: exit 255" 255 "$RC"
 check "json /dev/full: the output is there" "$(printf '1\n2')" "$OUT"
 check "json /dev/full: one line naming the file" "poolrun: error: /dev/full: cannot write report: No space left on device" "$ERR"
