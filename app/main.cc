@@ -165,8 +165,10 @@ int check_fds(const std::vector<std::pair<int, std::string>>& before, int status
   std::vector<std::pair<int, std::string>> now;
   if (auto ec = poolrun::platform::list_open_fds(now)) return fail("fd check: /proc/self/fd: " + ec.message());
   bool leaked = false;
-  for (const auto& [fd, what] : now) {
-    bool inherited = std::any_of(before.begin(), before.end(), [&](const auto& b) { return b.first == fd; });
+  for (const auto& entry : now) {
+    const int fd = entry.first;
+    const std::string& what = entry.second;
+    bool inherited = std::any_of(before.begin(), before.end(), [fd](const auto& b) { return b.first == fd; });
     if (inherited) continue;
     poolrun::app::print_error("fd check: fd " + std::to_string(fd) + " (" + what + ") is still open at exit");
     leaked = true;
