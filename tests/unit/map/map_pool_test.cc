@@ -19,6 +19,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/map/map_pool.h"
+#include "test_util.h"
 #include "platform/process/launchers.h"
 
 namespace {
@@ -57,21 +58,8 @@ std::pair<int, std::string> run(const MapConfig& cfg) {
   // stdout.
   static auto log = spdlog::stderr_logger_mt("map-pool-test");
   spdlog::set_default_logger(log);
-  std::string out = temp_path("stdout");
-  std::fflush(stdout);
-  int saved = dup(1);
-  int fd = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  dup2(fd, 1);
-  close(fd);
   auto launcher = poolrun::platform::make_spawn_launcher();
-  int rc = poolrun::core::run_map(cfg, *launcher);
-  dup2(saved, 1);
-  close(saved);
-  std::ifstream in(out);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  unlink(out.c_str());
-  return {rc, ss.str()};
+  return poolrun::test::with_stdout_captured(temp_path("stdout"), [&] { return poolrun::core::run_map(cfg, *launcher); });
 }
 
 std::string numbers(int from, int to, const char* suffix = "") {

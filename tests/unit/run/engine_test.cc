@@ -14,6 +14,7 @@
 
 #include "core/run/config.h"
 #include "core/run/engine.h"
+#include "test_util.h"
 #include "platform/process/launchers.h"
 
 namespace {
@@ -27,21 +28,8 @@ std::string temp_path(const char* name) {
 
 /// Runs `cfg` with stdout captured to a file; returns (exit status, stdout).
 std::pair<int, std::string> run(RunConfig cfg) {
-  std::string out = temp_path("stdout");
-  fflush(stdout);
-  int saved = dup(1);
-  int fd = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  dup2(fd, 1);
-  close(fd);
   auto launcher = poolrun::platform::make_spawn_launcher();
-  int rc = poolrun::core::run_main_job(cfg, *launcher);
-  dup2(saved, 1);
-  close(saved);
-  std::ifstream in(out);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  unlink(out.c_str());
-  return {rc, ss.str()};
+  return poolrun::test::with_stdout_captured(temp_path("stdout"), [&] { return poolrun::core::run_main_job(cfg, *launcher); });
 }
 
 std::vector<nlohmann::json> jsonl_jobs(const std::string& path) {
