@@ -335,15 +335,20 @@ termseq_checks batch caught.batch "$d" 0.8 "$m"
 m=$(marker 8425)
 "$P" --termseq $TS -u "perl catcher.pl $m; echo after {}" ::: a >sigseq.out 2>sigseq.err &
 pid=$!
-wait_for 5 running "perl catcher.pl $m"
-sleep 0.2
-t=$(now); kill -TERM $pid
-if wait_exit 10 $pid; then
-  check_rc termseq.group.sigterm.status 255 "$WRC"
-  termseq_checks sigterm sigseq.err "$(elapsed "$t")" 0.3 "$m"
-else
-  fail termseq.group.sigterm.stops "poolrun still running 10 s after SIGTERM"; kill -9 $pid; wait $pid
-fi
+# term_group NAME CAUGHT_FILE: once the catcher runs, SIGTERM to poolrun ($pid); it must exit 255
+# within seconds after taking the catcher's group through the whole termseq.
+term_group() {
+  wait_for 5 running "perl catcher.pl $m"
+  sleep 0.2
+  t=$(now); kill -TERM $pid
+  if wait_exit 10 $pid; then
+    check_rc termseq.group.$1.status 255 "$WRC"
+    termseq_checks "$1" "$2" "$(elapsed "$t")" 0.3 "$m"
+  else
+    fail termseq.group.$1.stops "poolrun still running 10 s after SIGTERM"; kill -9 $pid; wait $pid
+  fi
+}
+term_group sigterm sigseq.err
 
 m=$(marker 8426)
 mkfifo mapseq.in
@@ -351,15 +356,7 @@ mkfifo mapseq.in
 pid=$!
 exec 7>mapseq.in
 echo 1 >&7
-wait_for 5 running "perl catcher.pl $m"
-sleep 0.2
-t=$(now); kill -TERM $pid
-if wait_exit 10 $pid; then
-  check_rc termseq.group.map.status 255 "$WRC"
-  termseq_checks map caught.map "$(elapsed "$t")" 0.3 "$m"
-else
-  fail termseq.group.map.stops "poolrun --map still running 10 s after SIGTERM"; kill -9 $pid; wait $pid
-fi
+term_group map caught.map
 exec 7>&-
 
 # A group that empties at the first signal ends the wait at once, however long the sequence
