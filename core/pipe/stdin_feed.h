@@ -27,6 +27,11 @@ struct StdinFeed {
   // Progress (reset by restart()):
   std::size_t data_pos = 0;
   std::uint64_t file_pos = 0;  ///< bytes of the range already moved
+  /// Bytes of the current data and file range not yet written (a --round-robin job's chunk in
+  /// progress; later chunks are not counted).
+  std::uint64_t unwritten() const {
+    return (data.size() - data_pos) + (file_fd >= 0 ? file_length - file_pos : 0);
+  }
   /// Back to the start of this job's data (a --retries attempt resends it).
   void restart() {
     data_pos = 0;

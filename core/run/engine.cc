@@ -617,7 +617,7 @@ void Engine::count_unread_input(Job& job) {
   // Still feeding: the rest of the chunk never reached the pipe (a --round-robin job loses its
   // chunk in progress). In the pipe: what the job left there.
   std::uint64_t unwritten = 0;
-  if (job.feed) unwritten = (f.data.size() - f.data_pos) + (f.file_fd >= 0 ? f.file_length - f.file_pos : 0);
+  if (job.feed) unwritten = f.unwritten();
   long left = platform::pipe_unread(job.feed_reader.get());
   std::uint64_t in_pipe = left > 0 ? static_cast<std::uint64_t>(left) : 0;
   std::uint64_t taken = f.written - job.feed_start;
